@@ -1,0 +1,61 @@
+# KIM Portal – the two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+E2E_DIR := tests/e2e
+AXE := $(E2E_DIR)/node_modules/axe-core/axe.min.js
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard portal/translations/*/LC_MESSAGES/messages.po))
+
+.PHONY: run test lint format translations translations-update system-deps install bench
+
+run: install translations
+	$(BIN)/portal init
+	@$(BIN)/portal seed-demo
+	$(BIN)/portal serve --host 127.0.0.1 --port 5000
+
+test: install translations system-deps
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+translations: $(MO_FILES)
+
+%.mo: %.po
+	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@
+
+# After changing user-facing strings: extract them and merge into the catalogs,
+# then translate the new German entries in portal/translations/de/.
+translations-update: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		--omit-header -o portal/translations/messages.pot .
+	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations \
+		--no-location --omit-header --width 100
+
+# Debian packages the tests need (Chromium for end-to-end tests), installed when
+# missing and we are root; axe-core for the accessibility checks, from npm.
+system-deps:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else echo "chromium is missing: install the Debian package 'chromium' (end-to-end tests will be skipped)"; fi; \
+	fi
+	@test -f $(AXE) || npm install --prefix $(E2E_DIR) --no-audit --no-fund --no-package-lock --silent
+
+bench: install translations
+	@ls bench/*.py >/dev/null 2>&1 && for b in bench/*.py; do $(BIN)/python $$b; done || echo "no benchmarks yet"

@@ -1,0 +1,32 @@
+"""KIM Portal: case folders, consent-based sharing and search for integration management."""
+
+from __future__ import annotations
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from portal import db
+from portal.config import ROOT, Settings
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the portal app; ``config`` overrides settings by field name (see ``Settings``)."""
+    settings = Settings.from_overrides(config)
+    settings.ensure_secrets()
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.update(settings.flask_config())
+    app.extensions["portal.settings"] = settings
+    if settings.proxy_count:
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=settings.proxy_count, x_proto=settings.proxy_count
+        )
+    db.init_app(app, db.Database(settings.database_url, audit_key=settings.audit_key))
+
+    from portal import web
+
+    web.init_app(app)
+    return app

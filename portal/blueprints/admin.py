@@ -1,0 +1,180 @@
+"""Administration: organisations and user accounts (admins only; no case contents)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from portal.db import db_session
+from portal.forms.account import ConfirmForm
+from portal.forms.admin import OrganisationForm, PasswordResetForm, UserForm
+from portal.services import access, accounts, tokens
+from portal.services.errors import ValidationFailed
+from portal.web import client_ip
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.before_request
+@login_required
+def _require_admin() -> None:
+    """Every page here is for administrators only."""
+    access.require(current_user, access.MANAGE_ACCOUNTS)
+
+
+@bp.get("/organisations")
+def organisations():
+    """All organisations."""
+    return render_template(
+        "admin/organisations.html", organisations=accounts.list_organisations(db_session())
+    )
+
+
+@bp.route("/organisations/new", methods=["GET", "POST"])
+@bp.route("/organisations/<int:org_id>", methods=["GET", "POST"])
+def organisation(org_id: int | None = None):
+    """Create or edit an organisation."""
+    org = accounts.get_organisation(db_session(), org_id) if org_id else None
+    form = OrganisationForm(obj=org)
+    if form.validate_on_submit():
+        try:
+            accounts.save_organisation(
+                db_session(),
+                actor=current_user,
+                org=org,
+                name=form.name.data,
+                kind=form.kind.data,
+                address=form.address.data or "",
+                active=form.active.data,
+                ip=client_ip(),
+            )
+        except ValidationFailed as exc:
+            _attach_errors(form, exc)
+        else:
+            flash(_("The organisation was saved."), "success")
+            return redirect(url_for("admin.organisations"))
+    return render_template("admin/organisation_form.html", form=form, org=org), _status(form)
+
+
+@bp.get("/users")
+def users():
+    """All users, grouped by organisation."""
+    return render_template("admin/users.html", users=accounts.list_users(db_session()))
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def new_user():
+    """Create a user with an initial password."""
+    form = _user_form()
+    if form.validate_on_submit():
+        try:
+            accounts.create_user(
+                db_session(),
+                actor=current_user,
+                email=form.email.data,
+                name=form.name.data,
+                organisation=accounts.get_organisation(db_session(), form.organisation_id.data),
+                role=form.role.data,
+                password=form.password.data,
+                ip=client_ip(),
+            )
+        except ValidationFailed as exc:
+            _attach_errors(form, exc)
+        else:
+            flash(_("The user was created."), "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=None), _status(form)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+def edit_user(user_id: int):
+    """Edit a user; deactivation ends their sessions at once."""
+    user = accounts.get_user(db_session(), user_id)
+    form = _user_form(obj=user)
+    del form.password
+    if form.validate_on_submit():
+        try:
+            accounts.update_user(
+                db_session(),
+                user,
+                actor=current_user,
+                email=form.email.data,
+                name=form.name.data,
+                organisation=accounts.get_organisation(db_session(), form.organisation_id.data),
+                role=form.role.data,
+                active=form.active.data,
+                ip=client_ip(),
+            )
+        except ValidationFailed as exc:
+            _attach_errors(form, exc)
+        else:
+            flash(_("The user was saved."), "success")
+            return redirect(url_for("admin.users"))
+    return _user_page(user, form), _status(form)
+
+
+@bp.post("/users/<int:user_id>/password")
+def reset_password(user_id: int):
+    """Set a new password for a user; their sessions end."""
+    user = accounts.get_user(db_session(), user_id)
+    form = PasswordResetForm()
+    if form.validate_on_submit():
+        try:
+            accounts.set_password(
+                db_session(), user, form.password.data, actor=current_user, ip=client_ip()
+            )
+        except ValidationFailed as exc:
+            form.password.errors = [str(exc.message)]
+        else:
+            flash(_("The password was set. Tell the user in person or by phone."), "success")
+            return redirect(url_for("admin.edit_user", user_id=user.id))
+    edit_form = _user_form(obj=user)
+    del edit_form.password
+    return _user_page(user, edit_form, reset_form=form), 422
+
+
+@bp.post("/users/<int:user_id>/tokens/<int:token_id>/revoke")
+def revoke_token(user_id: int, token_id: int):
+    """Revoke one of a user's API tokens."""
+    user = accounts.get_user(db_session(), user_id)
+    if ConfirmForm().validate_on_submit():
+        tokens.revoke(db_session(), user, token_id, actor=current_user, ip=client_ip())
+        flash(_("The token was revoked."), "success")
+    return redirect(url_for("admin.edit_user", user_id=user.id))
+
+
+def _user_form(obj=None) -> UserForm:
+    form = UserForm(obj=obj)
+    form.organisation_id.choices = [
+        (org.id, org.name) for org in accounts.list_organisations(db_session())
+    ]
+    return form
+
+
+def _user_page(user, form: UserForm, reset_form: PasswordResetForm | None = None) -> str:
+    return render_template(
+        "admin/user_form.html",
+        form=form,
+        user=user,
+        reset_form=reset_form or PasswordResetForm(formdata=None),
+        confirm_form=ConfirmForm(),
+        tokens=tokens.list_for(db_session(), user),
+    )
+
+
+def _status(form) -> int:
+    """422 when the form was sent and has errors, else 200."""
+    return 422 if any(field.errors for field in form) else 200
+
+
+def _attach_errors(form, exc: ValidationFailed) -> None:
+    """Show a service's field errors next to the form fields."""
+    shown = False
+    for name in exc.fields:
+        field = getattr(form, name, None) or getattr(form, f"{name}_id", None)
+        if field is not None:
+            field.errors = [*field.errors, str(exc.message)]
+            shown = True
+    if not shown:
+        flash(str(exc.message), "error")

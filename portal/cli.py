@@ -1,0 +1,190 @@
+"""The ``portal`` command line (see shared API.md). User errors: a message, exit 1, no traceback."""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+import click
+from flask import Flask
+
+from portal import create_app
+from portal.db import DatabaseUnavailable, database
+from portal.models import ORGANISATION_KINDS, ROLES
+from portal.services import accounts, audit, tokens
+from portal.services.errors import PortalError
+
+
+def _app() -> Flask:
+    try:
+        return create_app()
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(
+            f"Konfiguration ungültig / invalid configuration: {exc}"
+        ) from exc
+
+
+def with_app(needs_schema: bool = True):
+    """Run the command inside an app context with a reachable, initialised database."""
+
+    def decorate(func):
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            app = _app()
+            with app.app_context():
+                _check_database(needs_schema)
+                try:
+                    return func(*args, **kwargs)
+                except PortalError as exc:
+                    detail = ", ".join(f"{k}: {v}" for k, v in exc.fields.items())
+                    message = str(exc.message) + (f" ({detail})" if detail else "")
+                    raise click.ClickException(message) from exc
+
+        return wrapper
+
+    return decorate
+
+
+def _check_database(needs_schema: bool) -> None:
+    from portal.migrate import is_current
+
+    db = database()
+    try:
+        db.check_connection()
+    except DatabaseUnavailable as exc:
+        raise click.ClickException(
+            f"Datenbank nicht erreichbar / database unreachable ({_safe_url(db.url)}): {exc}"
+        ) from exc
+    if needs_schema and not is_current(db):
+        raise click.ClickException(
+            "Datenbank nicht initialisiert oder veraltet: bitte `portal init` ausführen."
+            " / Database not initialised or outdated: run `portal init`."
+        )
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@click.group()
+def main() -> None:
+    """KIM Portal – Kommunales Integrationsmanagement."""
+
+
+@main.command()
+@with_app(needs_schema=False)
+def init() -> None:
+    """Create or upgrade the database and the search index."""
+    from portal.migrate import upgrade
+
+    upgrade(database())
+    click.echo("Datenbank ist aktuell. / Database is up to date.")
+
+
+@main.command("create-org")
+@click.argument("name")
+@click.option("--kind", required=True, type=click.Choice(ORGANISATION_KINDS))
+@click.option("--address", default="", help="Postal address for letterheads.")
+@with_app()
+def create_org(name: str, kind: str, address: str) -> None:
+    """Create an organisation and print its id."""
+    with database().session() as session:
+        org = accounts.save_organisation(
+            session, actor=None, name=name, kind=kind, address=address, ip="cli"
+        )
+        org_id = org.id
+    click.echo(org_id)
+
+
+@main.command("create-user")
+@click.argument("email")
+@click.option("--org", "org_name", required=True, help="Name of the organisation.")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--name", default="", help='Full name, e.g. "Anna Schmidt".')
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_app()
+def create_user(email: str, org_name: str, role: str, name: str, password_stdin: bool) -> None:
+    """Create a user; the password comes from stdin or a prompt."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Passwort / password", hide_input=True, confirmation_prompt=True)
+    with database().session() as session:
+        org = accounts.find_organisation(session, org_name)
+        user = accounts.create_user(
+            session,
+            actor=None,
+            email=email,
+            name=name or email.split("@")[0],
+            organisation=org,
+            role=role,
+            password=password,
+            ip="cli",
+        )
+        user_id = user.id
+    click.echo(user_id)
+
+
+@main.command("create-token")
+@click.argument("email")
+@click.option("--name", default="cli", help="What the token is for.")
+@with_app()
+def create_token(email: str, name: str) -> None:
+    """Print a new API token for the user (shown once)."""
+    with database().session() as session:
+        user = accounts.find_user_by_email(session, email)
+        if user is None or not user.active:
+            raise click.ClickException(
+                f"Kein aktives Konto mit dieser E-Mail-Adresse / no active user: {email}"
+            )
+        _token, plain = tokens.create(session, user, name=name, actor=None, ip="cli")
+    click.echo(plain)
+
+
+@main.command("seed-demo")
+@with_app()
+def seed_demo() -> None:
+    """Load realistic German demo data (only into an empty database)."""
+    from portal.services import demo
+
+    with database().session() as session:
+        logins = demo.seed(session)
+    click.echo("Demo-Zugänge / demo logins:")
+    for email, password, label in logins:
+        click.echo(f"  {email:<40} {password}   ({label})")
+
+
+@main.command("audit-verify")
+@with_app()
+def audit_verify() -> None:
+    """Check the audit hash chain; exit 1 when it is broken."""
+    with database().session() as session:
+        report = audit.verify_chain(session)
+    if report.ok:
+        click.echo(f"Audit-Kette intakt / audit chain intact: {report.checked} events.")
+        return
+    where = f"event {report.first_broken_id}" if report.first_broken_id else "chain head"
+    click.echo(
+        f"Audit-Kette GEBROCHEN / audit chain BROKEN at {where}: {report.reason}"
+        f" ({report.checked} events verified before it).",
+        err=True,
+    )
+    sys.exit(1)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+def serve(host: str, port: int, threads: int) -> None:
+    """Serve the portal with the Waitress WSGI server."""
+    from waitress import serve as waitress_serve
+
+    app = _app()
+    with app.app_context():
+        _check_database(needs_schema=True)
+    click.echo(f"KIM Portal: http://{host}:{port}/")
+    waitress_serve(app, host=host, port=port, threads=threads, ident="kim-portal")

@@ -1,0 +1,106 @@
+"""Settings from ``PORTAL_*`` environment variables, with defaults for the embedded set-up."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"PORTAL_{name}", default)
+
+
+def _flag(name: str, default: str = "0") -> bool:
+    return _env(name, default).strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass
+class Settings:
+    """Everything the portal can be configured with; one instance per app."""
+
+    database_url: str = field(default_factory=lambda: _env("DATABASE_URL", ""))
+    data_dir: Path = field(default_factory=lambda: Path(_env("DATA_DIR", str(ROOT / "instance"))))
+    search_index: Path = field(
+        default_factory=lambda: Path(_env("SEARCH_INDEX", str(ROOT / "search_index")))
+    )
+    search_backend: str = field(default_factory=lambda: _env("SEARCH_BACKEND", "whoosh"))
+    secret_key: str = field(default_factory=lambda: _env("SECRET_KEY", ""))
+    audit_key: str = field(default_factory=lambda: _env("AUDIT_KEY", ""))
+    max_upload_mb: int = field(default_factory=lambda: int(_env("MAX_UPLOAD_MB", "50")))
+    language: str = field(default_factory=lambda: _env("LANGUAGE", "de"))
+    https: bool = field(default_factory=lambda: _flag("HTTPS"))
+    proxy_count: int = field(default_factory=lambda: int(_env("PROXY_COUNT", "0")))
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    login_max_failures: int = 10
+    login_window_minutes: int = 15
+
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir)
+        self.search_index = Path(self.search_index)
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'portal.db'}"
+        if self.language not in {"de", "en"}:
+            raise ValueError(f"PORTAL_LANGUAGE must be 'de' or 'en', not {self.language!r}")
+
+    def ensure_secrets(self) -> None:
+        """Fill missing secrets from files in the data directory, generating them once."""
+        if not self.secret_key:
+            self.secret_key = _secret_file(self.data_dir / "secret_key")
+        if not self.audit_key:
+            self.audit_key = _secret_file(self.data_dir / "audit_key")
+
+    def flask_config(self) -> dict:
+        """The Flask configuration keys derived from these settings."""
+        return {
+            "SECRET_KEY": self.secret_key,
+            "MAX_CONTENT_LENGTH": self.max_upload_mb * 1024 * 1024 + 64 * 1024,
+            "SESSION_COOKIE_NAME": "kim_session",
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": self.https,
+            "PERMANENT_SESSION_LIFETIME": timedelta(hours=self.session_absolute_hours),
+            "REMEMBER_COOKIE_HTTPONLY": True,
+            "WTF_CSRF_TIME_LIMIT": self.session_absolute_hours * 3600,
+            "BABEL_DEFAULT_LOCALE": self.language,
+            "BABEL_DEFAULT_TIMEZONE": "Europe/Berlin",
+            "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
+            "PREFERRED_URL_SCHEME": "https" if self.https else "http",
+        }
+
+    @classmethod
+    def from_overrides(cls, overrides: dict | None) -> Settings:
+        """Settings from the environment, with the given field names replaced."""
+        overrides = dict(overrides or {})
+        known = {f.name for f in fields(cls)}
+        unknown = set(overrides) - known
+        if unknown:
+            raise ValueError(f"unknown settings: {sorted(unknown)}")
+        return cls(**overrides)
+
+
+def _secret_file(path: Path) -> str:
+    """Read a secret from ``path``; create it (mode 0600) with a random value if missing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        return path.read_text().strip()
+    # Written to a temporary file and linked into place, so that two processes
+    # starting at once agree on one value and nobody reads a half-written file.
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(48))
+        handle.flush()
+        os.fsync(handle.fileno())
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return path.read_text().strip()

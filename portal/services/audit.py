@@ -1,0 +1,143 @@
+"""The audit trail: recording events into the hash chain and verifying it."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from portal.models import AuditChainHead, AuditEvent, User, utcnow
+from portal.models.audit import GENESIS_HASH
+
+VERIFY_BATCH = 1000
+
+
+def record(
+    session: Session,
+    action: str,
+    *,
+    actor: User | None = None,
+    object_type: str = "",
+    object_id: int | None = None,
+    case_id: int | None = None,
+    ip: str = "",
+    detail: dict | None = None,
+) -> AuditEvent:
+    """Append an event to the chain in the caller's transaction.
+
+    ``detail`` holds small facts (e.g. which fields changed), never contents or secrets.
+    The head row is updated first: that row lock serialises concurrent appends
+    on PostgreSQL, and the write lock does the same on SQLite.
+    """
+    bumped = session.execute(
+        update(AuditChainHead)
+        .where(AuditChainHead.id == 1)
+        .values(length=AuditChainHead.length + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not bumped:
+        session.add(AuditChainHead(id=1, length=1, last_hash=GENESIS_HASH))
+        session.flush()
+    prev_hash = session.execute(
+        select(AuditChainHead.last_hash).where(AuditChainHead.id == 1)
+    ).scalar_one()
+    event = AuditEvent(
+        at=utcnow(),
+        action=action,
+        user_id=actor.id if actor else None,
+        organisation_id=actor.organisation_id if actor else None,
+        object_type=object_type,
+        object_id=object_id,
+        case_id=case_id,
+        ip=ip[:64],
+        detail=json.dumps(detail or {}, sort_keys=True, ensure_ascii=False),
+        prev_hash=prev_hash,
+    )
+    event.hash = event_hash(_key(session), event)
+    session.add(event)
+    session.execute(
+        update(AuditChainHead)
+        .where(AuditChainHead.id == 1)
+        .values(last_hash=event.hash)
+        .execution_options(synchronize_session=False)
+    )
+    return event
+
+
+def event_hash(key: bytes, event: AuditEvent) -> str:
+    """HMAC-SHA256 of an event's fields and its predecessor's hash.
+
+    Keyed with the audit key (kept outside the database), so that someone who can
+    edit the database cannot recompute a consistent chain after altering a row.
+    """
+    payload = json.dumps(
+        [
+            event.prev_hash,
+            event.at.isoformat(timespec="microseconds"),
+            event.action,
+            event.user_id,
+            event.organisation_id,
+            event.object_type,
+            event.object_id,
+            event.case_id,
+            event.ip,
+            event.detail,
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass
+class ChainReport:
+    """Result of verifying the audit chain."""
+
+    ok: bool
+    checked: int
+    first_broken_id: int | None = None
+    reason: str = ""
+
+
+def verify_chain(session: Session) -> ChainReport:
+    """Walk the whole chain; report the first event whose link or content does not verify."""
+    key = _key(session)
+    expected_prev = GENESIS_HASH
+    checked = 0
+    last_id = 0
+    while True:
+        batch = session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.id > last_id)
+            .order_by(AuditEvent.id)
+            .limit(VERIFY_BATCH)
+        ).all()
+        if not batch:
+            break
+        for event in batch:
+            if event.prev_hash != expected_prev:
+                return ChainReport(False, checked, event.id, "link to previous event broken")
+            if not hmac.compare_digest(event.hash, event_hash(key, event)):
+                return ChainReport(False, checked, event.id, "event content altered")
+            expected_prev = event.hash
+            checked += 1
+            last_id = event.id
+        session.expunge_all()
+    head = session.get(AuditChainHead, 1)
+    head_length = head.length if head else 0
+    head_hash = head.last_hash if head else GENESIS_HASH
+    total = session.scalar(select(func.count()).select_from(AuditEvent))
+    if head_hash != expected_prev or head_length != checked or total != checked:
+        return ChainReport(False, checked, None, "newest events removed or chain head altered")
+    return ChainReport(True, checked)
+
+
+def _key(session: Session) -> bytes:
+    key = session.info.get("audit_key")
+    if not key:
+        raise RuntimeError("the session has no audit key; create it through portal.db.Database")
+    return key.encode()

@@ -1,0 +1,212 @@
+"""The request pipeline: extensions, login, locale, security headers, errors, blueprints."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import (
+    Flask,
+    current_app,
+    g,
+    has_request_context,
+    jsonify,
+    render_template,
+    request,
+    session,
+)
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from portal.db import db_session
+from portal.extensions import babel, csrf, login_manager
+from portal.labels import kind_label, role_label
+from portal.services import access, sessions
+from portal.services.errors import PortalError
+
+LANGUAGES = {"de": "Deutsch", "en": "English"}
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+_ERROR_MESSAGES = {
+    400: _l("The request could not be processed."),
+    401: _l("Please log in."),
+    403: _l("You are not allowed to do this."),
+    404: _l("This page does not exist, or you may not see it."),
+    405: _l("This method is not allowed here."),
+    409: _l("The change conflicts with a newer state."),
+    413: _l("The upload is too large."),
+    415: _l("This file type is not supported."),
+    422: _l("Please check the input."),
+    429: _l("Too many attempts. Please wait a moment."),
+    500: _l("Something went wrong on our side. Your last change was not saved; please try again."),
+}
+
+
+def init_app(app: Flask) -> None:
+    """Wire extensions, hooks, error handlers and blueprints into ``app``."""
+    settings = app.extensions["portal.settings"]
+    babel.init_app(app, locale_selector=select_locale)
+    csrf.init_app(app)
+    _init_login(app, settings)
+    app.jinja_env.globals.update(
+        LANGUAGES=LANGUAGES,
+        get_locale=lambda: str(get_locale()),
+        role_label=role_label,
+        kind_label=kind_label,
+        can_manage_accounts=lambda user: access.can(user, access.MANAGE_ACCOUNTS),
+    )
+    app.jinja_env.autoescape = True
+
+    @app.after_request
+    def _finish(response):
+        if "db_session" in g:
+            g.db_session.commit()
+        return _security_headers(response)
+
+    _register_error_handlers(app)
+    _register_blueprints(app)
+
+
+def select_locale() -> str:
+    """The language chosen in this session, then the user's preference, then the default.
+
+    API clients choose with ``Accept-Language``; commands use the configured default.
+    """
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if wants_json():
+        return (
+            request.accept_languages.best_match(LANGUAGES)
+            or current_app.config["BABEL_DEFAULT_LOCALE"]
+        )
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    if current_user and current_user.is_authenticated and current_user.language in LANGUAGES:
+        return current_user.language
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def client_ip() -> str:
+    """The client's address (behind a proxy, as ProxyFix resolved it)."""
+    return request.remote_addr or ""
+
+
+def safe_local_path(target: str | None) -> str | None:
+    """``target`` when it is a path on this site, else None (no open redirects)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+def wants_json() -> bool:
+    """True for API requests, which get the JSON error object instead of a page."""
+    return request.path.startswith("/api/")
+
+
+def _init_login(app: Flask, settings) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to continue.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    idle = timedelta(minutes=settings.session_idle_minutes)
+    absolute = timedelta(hours=settings.session_absolute_hours)
+
+    @login_manager.user_loader
+    def _load_user(token: str):
+        return sessions.load(db_session(), token, idle=idle, absolute=absolute)
+
+
+def _security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.endpoint != "static":
+        headers.setdefault("Cache-Control", "no-store")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+def error_response(status: int, code: str, message, fields: dict | None = None):
+    """The JSON error object for the API, or the error page for people."""
+    if wants_json():
+        body = {"error": {"code": code, "message": str(message)}}
+        if fields:
+            body["error"]["fields"] = fields
+        response = jsonify(body)
+        response.status_code = status
+        if status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="kim-portal"'
+        return response
+    html = render_template("errors/error.html", status=status, message=message)
+    return html, status
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(PortalError)
+    def _portal_error(exc: PortalError):
+        _rollback()
+        response = error_response(
+            exc.status, exc.code, exc.message or _ERROR_MESSAGES.get(exc.status, ""), exc.fields
+        )
+        return response
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc: CSRFError):
+        _rollback()
+        message = _l(
+            "The form has expired or was not sent from this portal. Please reload the page"
+            " and try again."
+        )
+        return error_response(400, "csrf", message)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        _rollback()
+        status = exc.code or 500
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return error_response(status, code, _ERROR_MESSAGES.get(status, exc.description))
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        _rollback()
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", _ERROR_MESSAGES[500])
+
+
+def _rollback() -> None:
+    if "db_session" in g:
+        g.db_session.rollback()
+
+
+def _register_blueprints(app: Flask) -> None:
+    from portal.blueprints.account import bp as account_bp
+    from portal.blueprints.admin import bp as admin_bp
+    from portal.blueprints.api import bp as api_bp
+    from portal.blueprints.auth import bp as auth_bp
+    from portal.blueprints.main import bp as main_bp
+
+    csrf.exempt(api_bp)  # bearer tokens only, no cookies: nothing to forge
+    for blueprint in (auth_bp, main_bp, account_bp, admin_bp, api_bp):
+        app.register_blueprint(blueprint)
