@@ -8,6 +8,8 @@ import json
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from portal.models import AuditChainHead, AuditEvent, User, utcnow
@@ -33,15 +35,9 @@ def record(
     The head row is updated first: that row lock serialises concurrent appends
     on PostgreSQL, and the write lock does the same on SQLite.
     """
-    bumped = session.execute(
-        update(AuditChainHead)
-        .where(AuditChainHead.id == 1)
-        .values(length=AuditChainHead.length + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not bumped:
-        session.add(AuditChainHead(id=1, length=1, last_hash=GENESIS_HASH))
-        session.flush()
+    if not _bump_head(session):
+        _create_head(session)
+        _bump_head(session)
     prev_hash = session.execute(
         select(AuditChainHead.last_hash).where(AuditChainHead.id == 1)
     ).scalar_one()
@@ -66,6 +62,27 @@ def record(
         .execution_options(synchronize_session=False)
     )
     return event
+
+
+def _bump_head(session: Session) -> bool:
+    bump = (
+        update(AuditChainHead)
+        .where(AuditChainHead.id == 1)
+        .values(length=AuditChainHead.length + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(session.execute(bump).rowcount)
+
+
+def _create_head(session: Session) -> None:
+    """Insert the head row of an empty chain; a concurrent insert by another writer is fine."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(
+        insert(AuditChainHead)
+        .values(id=1, length=0, last_hash=GENESIS_HASH)
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
 
 
 def event_hash(key: bytes, event: AuditEvent) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_babel import lazy_gettext as _l
@@ -98,7 +100,7 @@ def check_password_rule(password: str, *, user_inputs: list[str] = ()) -> None:
         )
     words = [w for value in user_inputs for w in _words(value)] + GERMAN_COMMON_WORDS
     result = zxcvbn(password[:STRENGTH_CHECK_CHARS], user_inputs=words)
-    if result["score"] < MIN_STRENGTH:
+    if result["score"] < MIN_STRENGTH or _only_known_words(password, set(words)):
         raise ValidationFailed(
             _l(
                 "This password is too easy to guess (common words, names, keyboard"
@@ -106,6 +108,16 @@ def check_password_rule(password: str, *, user_inputs: list[str] = ()) -> None:
             ),
             fields={"password": "too_weak"},
         )
+
+
+def _only_known_words(password: str, known: set[str]) -> bool:
+    """True when, digits and symbols aside, the password is just names and common words.
+
+    zxcvbn rates "Sommer2024!!" or "anna.schmidt2026" as strong because it does not
+    know German words or treat the decorations as predictable; a guesser does.
+    """
+    letters = re.findall(r"[^\W\d_]+", password.lower())
+    return all(word in known for word in letters)
 
 
 def _words(value: str) -> list[str]:
