@@ -45,7 +45,7 @@ translations-update: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
 		--omit-header -o portal/translations/messages.pot .
 	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations \
-		--no-location --omit-header --width 100
+		--width 100 --no-fuzzy-matching
 
 # Debian packages the tests need (Chromium for end-to-end tests), installed when
 # missing and we are root; axe-core for the accessibility checks, from npm.

@@ -7,6 +7,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import db
 from portal.config import ROOT, Settings
+from portal.jobs import Drainer
+from portal.services.storage import BlobStore
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -25,6 +27,8 @@ def create_app(config: dict | None = None) -> Flask:
             app.wsgi_app, x_for=settings.proxy_count, x_proto=settings.proxy_count
         )
     db.init_app(app, db.Database(settings.database_url, audit_key=settings.audit_key))
+    app.extensions["portal.blobs"] = BlobStore(settings.data_dir / "blobs")
+    app.extensions["portal.drainer"] = Drainer(app)
 
     from portal import web
 

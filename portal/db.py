@@ -90,3 +90,13 @@ def db_session() -> Session:
     if "db_session" not in g:
         g.db_session = database().sessionmaker()
     return g.db_session
+
+
+def insert_or_ignore(session: Session, model, values: dict, key: list[str]) -> None:
+    """INSERT a row unless one with the same ``key`` exists (safe against concurrent inserts)."""
+    from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    session.execute(insert(model).values(**values).on_conflict_do_nothing(index_elements=key))

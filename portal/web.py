@@ -20,6 +20,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from portal import jobs
 from portal.db import db_session
 from portal.extensions import babel, csrf, login_manager
 from portal.labels import kind_label, role_label
@@ -76,10 +77,20 @@ def init_app(app: Flask) -> None:
     def _finish(response):
         if "db_session" in g:
             g.db_session.commit()
+            if g.db_session.info.pop("outbox_dirty", False):
+                _run_outbox(app)
         return _security_headers(response)
 
     _register_error_handlers(app)
     _register_blueprints(app)
+
+
+def _run_outbox(app: Flask) -> None:
+    """Work queued by this request: inline when testing (deterministic), else in the background."""
+    if app.config.get("OUTBOX_INLINE"):
+        jobs.drain(app)
+    else:
+        app.extensions["portal.drainer"].wake()
 
 
 def select_locale() -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -24,8 +25,9 @@ from sqlalchemy.engine import make_url
 from portal import create_app
 from portal.db import Database
 from portal.migrate import upgrade
-from portal.models import Base, Organisation, User
-from portal.services import accounts, tokens
+from portal.models import Base, Case, Document, Organisation, User
+from portal.services import accounts, cases, documents, passwords, tokens
+from portal.services.documents import SaveContext
 
 PG_ADMIN_URL = os.environ.get(
     "PORTAL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -33,8 +35,24 @@ PG_ADMIN_URL = os.environ.get(
 REQUIRE_POSTGRES = os.environ.get("PORTAL_TEST_REQUIRE_POSTGRES") == "1"
 TEST_PASSWORD = "Lindenblatt-Emsufer-Kanal-7"
 TEST_AUDIT_KEY = "test-audit-key"
+# Real files made by other tools (shared/testdata/realdocs beside the repository).
+REALDOCS = Path(
+    os.environ.get(
+        "PORTAL_TEST_REALDOCS",
+        Path(__file__).resolve().parents[2] / "shared" / "testdata" / "realdocs",
+    )
+)
 
 _postgres_skip_reason: list[str] = []
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing():
+    """Argon2 with minimal cost in tests: the algorithm is the same, the suite much faster."""
+    original = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    passwords._hasher = original
 
 
 # ---------------------------------------------------------------- databases
@@ -120,7 +138,7 @@ def app_config(database_url, tmp_path) -> dict:
 def app(app_config):
     """The portal app on this test's database."""
     app = create_app(app_config)
-    app.config.update(TESTING=True)
+    app.config.update(TESTING=True, OUTBOX_INLINE=True)
     yield app
     app.extensions["portal.db"].engine.dispose()
 
@@ -208,6 +226,43 @@ def make_token(db) -> Callable[[User], str]:
         _token, plain = tokens.create(db, user, name="test", actor=user)
         db.commit()
         return plain
+
+    return make
+
+
+@pytest.fixture
+def save_ctx(app) -> SaveContext:
+    """Where the test app stores uploads, with the configured size limit."""
+    settings = app.extensions["portal.settings"]
+    return SaveContext(app.extensions["portal.blobs"], settings.max_upload_mb * 1024 * 1024)
+
+
+@pytest.fixture
+def make_case(db) -> Callable[..., Case]:
+    """Open a case as ``actor``: ``make_case(actor, given_name=..., family_name=...)``."""
+    counter = iter(range(1, 10_000))
+
+    def make(actor: User, **person) -> Case:
+        number = next(counter)
+        person = {"given_name": "Amina", "family_name": f"Haddad{number}", **person}
+        case = cases.create_case(db, actor, person=person, confirm_new_person=True)
+        db.commit()
+        return case
+
+    return make
+
+
+@pytest.fixture
+def make_note(db, save_ctx) -> Callable[..., Document]:
+    """Write a note into a case: ``make_note(actor, case, text=..., visibility=...)``."""
+
+    def make(actor: User, case: Case, text: str = "Erstgespräch geführt.", **kwargs) -> Document:
+        document = documents.create_document(
+            db, actor, case, doc_type="note", title=kwargs.pop("title", "Beratungsvermerk"),
+            content=documents.Content(text=text), ctx=save_ctx, **kwargs,
+        )  # fmt: skip
+        db.commit()
+        return document
 
     return make
 

@@ -2,19 +2,42 @@
 
 from portal.models.audit import AuditChainHead, AuditEvent
 from portal.models.base import Base, utcnow
+from portal.models.case import FOCUS_AREAS, PHASES, Case, CaseNumberCounter, PhaseChange
+from portal.models.document import (
+    DOCUMENT_TYPES,
+    VISIBILITIES,
+    Blob,
+    Document,
+    DocumentVersion,
+)
 from portal.models.org import ORGANISATION_KINDS, Organisation
+from portal.models.outbox import OutboxJob
+from portal.models.person import GENDERS, Person
 from portal.models.user import ROLES, ApiToken, LoginAttempt, LoginSession, User
 
 __all__ = [
+    "DOCUMENT_TYPES",
+    "FOCUS_AREAS",
+    "GENDERS",
     "ORGANISATION_KINDS",
+    "PHASES",
     "ROLES",
+    "VISIBILITIES",
     "ApiToken",
     "AuditChainHead",
     "AuditEvent",
     "Base",
+    "Blob",
+    "Case",
+    "CaseNumberCounter",
+    "Document",
+    "DocumentVersion",
     "LoginAttempt",
     "LoginSession",
     "Organisation",
+    "OutboxJob",
+    "Person",
+    "PhaseChange",
     "User",
     "utcnow",
 ]

@@ -1,16 +1,35 @@
 """The access policy: the only place that decides who may do what.
 
-Default deny: every action not granted below is refused. Callers ask
-``can(user, action, target)`` or ``require(...)``; they never test roles themselves.
+Default deny: an action not granted below is refused. Callers ask
+``can(user, action, target)`` or ``require(...)``, and list queries use the
+``*_filter`` functions; nobody else tests roles or organisations.
+
+The rule (DESIGN.md): a user may see a case's documents when their organisation
+leads the case; ``internal`` documents only inside the author's organisation.
+Coordinators see case metadata across the network, to find parallel files, but
+no contents. Admins manage accounts, not cases. Read-only users never write.
 """
 
 from __future__ import annotations
 
+from sqlalchemy import ColumnElement, and_, or_, true
+
 from portal.models import User
-from portal.services.errors import AccessDenied
+from portal.models.case import Case
+from portal.models.document import Document
+from portal.services.errors import AccessDenied, NotFound
 
 MANAGE_ACCOUNTS = "manage_accounts"
 USE_PORTAL = "use_portal"
+CREATE_CASE = "create_case"
+READ_CASE_METADATA = "read_case_metadata"
+READ_CASE = "read_case"
+EDIT_CASE = "edit_case"
+READ_DOCUMENT = "read_document"
+EDIT_DOCUMENT = "edit_document"
+
+WRITER_ROLES = ("caseworker", "coordinator")
+CASE_ROLES = ("caseworker", "coordinator", "readonly")
 
 
 def can(user: User | None, action: str, target: object | None = None) -> bool:
@@ -27,6 +46,41 @@ def require(user: User | None, action: str, target: object | None = None) -> Non
         raise AccessDenied()
 
 
+def require_visible(user: User | None, action: str, target: object | None) -> None:
+    """Like ``require``, but answer NotFound, so that existence is not revealed."""
+    if target is None or not can(user, action, target):
+        raise NotFound()
+
+
+def organisations_with_access(case: Case) -> set[int]:
+    """Ids of the organisations whose members may see the case's documents."""
+    return {case.lead_organisation_id}
+
+
+def case_metadata_filter(user: User) -> ColumnElement[bool]:
+    """SQL condition: the cases whose metadata ``user`` may see."""
+    if not user.active or user.role not in CASE_ROLES:
+        return ~true()
+    if user.role == "coordinator":
+        return true()
+    return case_contents_filter(user)
+
+
+def case_contents_filter(user: User) -> ColumnElement[bool]:
+    """SQL condition: the cases whose documents ``user`` may see."""
+    if not user.active or user.role not in CASE_ROLES:
+        return ~true()
+    return Case.lead_organisation_id == user.organisation_id
+
+
+def document_filter(user: User) -> ColumnElement[bool]:
+    """SQL condition on Document (joined with Case): the documents ``user`` may see."""
+    return and_(
+        case_contents_filter(user),
+        or_(Document.visibility == "case", Document.author_organisation_id == user.organisation_id),
+    )
+
+
 def _is_admin(user: User, _target: object | None) -> bool:
     return user.role == "admin"
 
@@ -35,7 +89,42 @@ def _any_active_user(_user: User, _target: object | None) -> bool:
     return True
 
 
+def _creates_cases(user: User, _target: object | None) -> bool:
+    return user.role in WRITER_ROLES
+
+
+def _reads_case_metadata(user: User, case: Case) -> bool:
+    return user.role == "coordinator" or _reads_case(user, case)
+
+
+def _reads_case(user: User, case: Case) -> bool:
+    return user.role in CASE_ROLES and user.organisation_id in organisations_with_access(case)
+
+
+def _edits_case(user: User, case: Case) -> bool:
+    return user.role in WRITER_ROLES and _reads_case(user, case)
+
+
+def _reads_document(user: User, document: Document) -> bool:
+    if (
+        document.visibility == "internal"
+        and document.author_organisation_id != user.organisation_id
+    ):
+        return False
+    return _reads_case(user, document.case)
+
+
+def _edits_document(user: User, document: Document) -> bool:
+    return user.role in WRITER_ROLES and _reads_document(user, document)
+
+
 _RULES = {
     MANAGE_ACCOUNTS: _is_admin,
     USE_PORTAL: _any_active_user,
+    CREATE_CASE: _creates_cases,
+    READ_CASE_METADATA: _reads_case_metadata,
+    READ_CASE: _reads_case,
+    EDIT_CASE: _edits_case,
+    READ_DOCUMENT: _reads_document,
+    EDIT_DOCUMENT: _edits_document,
 }

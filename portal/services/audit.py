@@ -8,10 +8,9 @@ import json
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from portal.db import insert_or_ignore
 from portal.models import AuditChainHead, AuditEvent, User, utcnow
 from portal.models.audit import GENESIS_HASH
 
@@ -76,12 +75,8 @@ def _bump_head(session: Session) -> bool:
 
 def _create_head(session: Session) -> None:
     """Insert the head row of an empty chain; a concurrent insert by another writer is fine."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(
-        insert(AuditChainHead)
-        .values(id=1, length=0, last_hash=GENESIS_HASH)
-        .on_conflict_do_nothing(index_elements=["id"])
+    insert_or_ignore(
+        session, AuditChainHead, {"id": 1, "length": 0, "last_hash": GENESIS_HASH}, ["id"]
     )
 
 

@@ -1,0 +1,112 @@
+"""The blob store: file contents addressed by SHA-256, written atomically, stored once.
+
+Bytes are found by the hash recorded in the database, never by a path derived
+from user input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from flask_babel import lazy_gettext as _l
+
+from portal.services.errors import PortalError
+
+CHUNK = 1024 * 1024
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class UploadTooLarge(PortalError):
+    """The upload exceeds the configured limit."""
+
+    code = "too_large"
+    status = 413
+
+
+@dataclass
+class StagedFile:
+    """An upload written to a temporary file, hashed, not yet in the store."""
+
+    path: Path
+    sha256: str
+    size: int
+
+    def discard(self) -> None:
+        """Remove the temporary file (after a failed check, or once stored)."""
+        self.path.unlink(missing_ok=True)
+
+
+class BlobStore:
+    """Content-addressed files below ``root``: ``root/ab/cdef…``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.tmp = self.root / "tmp"
+
+    def stage(self, stream: BinaryIO, max_bytes: int) -> StagedFile:
+        """Copy ``stream`` to a temporary file in chunks, hashing as it goes.
+
+        Raises UploadTooLarge (leaving nothing behind) past ``max_bytes``.
+        """
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        path = self.tmp / f"upload-{secrets.token_hex(16)}"
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with path.open("xb") as out:
+                while chunk := stream.read(CHUNK):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise UploadTooLarge(
+                            _l("The file is larger than %(mb)d MB.", mb=max_bytes // 2**20)
+                        )
+                    digest.update(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return StagedFile(path, digest.hexdigest(), size)
+
+    def commit(self, staged: StagedFile) -> None:
+        """Move a staged file into the store by an atomic rename; an identical blob is kept."""
+        target = self.path(staged.sha256)
+        if target.exists():
+            staged.discard()
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(staged.path, target)
+        _fsync_dir(target.parent)
+
+    def path(self, sha256: str) -> Path:
+        """Where the blob with this hash lives (validated: hex digits only)."""
+        if not _SHA256.match(sha256):
+            raise ValueError("not a SHA-256 hex digest")
+        return self.root / sha256[:2] / sha256[2:]
+
+    def exists(self, sha256: str) -> bool:
+        """True when the blob is on disk."""
+        return self.path(sha256).exists()
+
+    def open(self, sha256: str) -> BinaryIO:
+        """Open the blob for reading."""
+        return self.path(sha256).open("rb")
+
+    def delete(self, sha256: str) -> None:
+        """Remove a blob (no longer referenced by any version)."""
+        self.path(sha256).unlink(missing_ok=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
