@@ -159,10 +159,12 @@ def _security_headers(response):
     return response
 
 
-def error_response(status: int, code: str, message, fields: dict | None = None):
-    """The JSON error object for the API, or the error page for people."""
+def error_response(
+    status: int, code: str, message, fields: dict | None = None, extra: dict | None = None
+):
+    """The JSON error object for the API (``extra`` beside it), or the error page for people."""
     if wants_json():
-        body = {"error": {"code": code, "message": str(message)}}
+        body = {"error": {"code": code, "message": str(message)}, **(extra or {})}
         if fields:
             body["error"]["fields"] = fields
         response = jsonify(body)
@@ -178,10 +180,14 @@ def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(PortalError)
     def _portal_error(exc: PortalError):
         _rollback()
-        response = error_response(
-            exc.status, exc.code, exc.message or _ERROR_MESSAGES.get(exc.status, ""), exc.fields
+        candidates = getattr(exc, "candidates", None)
+        return error_response(
+            exc.status,
+            exc.code,
+            exc.message or _ERROR_MESSAGES.get(exc.status, ""),
+            exc.fields,
+            extra={"candidates": candidates} if candidates is not None else None,
         )
-        return response
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc: CSRFError):

@@ -1,0 +1,42 @@
+"""Sending stored files safely: bytes by hash from the database row, never by a user's path."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import Response, send_file
+
+from portal.models import DocumentVersion
+from portal.services import filetypes
+from portal.services.storage import BlobStore
+
+# Browsers may show these themselves; everything else is always a download.
+INLINE_TYPES = {filetypes.PDF, filetypes.PNG, filetypes.JPEG}
+
+
+def send_version_file(
+    store: BlobStore, version: DocumentVersion, *, inline: bool = False
+) -> Response:
+    """The file of an upload version, with an RFC 6266/5987 Content-Disposition."""
+    blob = version.blob
+    disposition = "inline" if inline and blob.media_type in INLINE_TYPES else "attachment"
+    response = send_file(
+        store.path(blob.sha256),
+        mimetype=blob.media_type,
+        conditional=True,
+        etag=blob.sha256,
+        max_age=0,
+    )
+    response.headers["Content-Disposition"] = content_disposition(disposition, version.filename)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    # A served PDF or image must not run anything, even when opened inline.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+def content_disposition(disposition: str, filename: str | None) -> str:
+    """``attachment; filename="ascii"; filename*=UTF-8''percent-encoded`` (RFC 6266, 5987)."""
+    filename = filename or "datei"
+    ascii_name = "".join(c if 32 <= ord(c) < 127 and c not in '"\\;%' else "_" for c in filename)
+    return f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
