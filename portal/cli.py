@@ -6,7 +6,8 @@ import functools
 import sys
 
 import click
-from flask import Flask
+from flask import Flask, current_app
+from sqlalchemy.exc import ArgumentError
 
 from portal import create_app
 from portal.db import DatabaseUnavailable, database
@@ -18,6 +19,10 @@ from portal.services.errors import PortalError
 def _app() -> Flask:
     try:
         return create_app()
+    except ArgumentError as exc:  # includes an unknown database driver
+        raise click.ClickException(
+            f"PORTAL_DATABASE_URL ungültig / invalid database URL: {exc}"
+        ) from exc
     except (ValueError, OSError) as exc:
         raise click.ClickException(
             f"Konfiguration ungültig / invalid configuration: {exc}"
@@ -60,6 +65,14 @@ def _check_database(needs_schema: bool) -> None:
             "Datenbank nicht initialisiert oder veraltet: bitte `portal init` ausführen."
             " / Database not initialised or outdated: run `portal init`."
         )
+
+
+def _save_context():
+    """Where this app stores uploaded files, with the configured size limit."""
+    from portal.services.documents import SaveContext
+
+    settings = current_app.extensions["portal.settings"]
+    return SaveContext(current_app.extensions["portal.blobs"], settings.max_upload_mb * 1024 * 1024)
 
 
 def _safe_url(url: str) -> str:
@@ -148,10 +161,12 @@ def create_token(email: str, name: str) -> None:
 @with_app()
 def seed_demo() -> None:
     """Load realistic German demo data (only into an empty database)."""
+    from portal import jobs
     from portal.services import demo
 
     with database().session() as session:
-        logins = demo.seed(session)
+        logins = demo.seed(session, _save_context())
+    jobs.drain(current_app)  # extract the demo files' text now, not at the first request
     click.echo("Demo-Zugänge / demo logins:")
     for email, password, label in logins:
         click.echo(f"  {email:<40} {password}   ({label})")
@@ -181,10 +196,26 @@ def audit_verify() -> None:
 @click.option("--threads", default=8, show_default=True, type=int)
 def serve(host: str, port: int, threads: int) -> None:
     """Serve the portal with the Waitress WSGI server."""
-    from waitress import serve as waitress_serve
+    import logging
+
+    from waitress.server import create_server
 
     app = _app()
     with app.app_context():
         _check_database(needs_schema=True)
-    click.echo(f"KIM Portal: http://{host}:{port}/")
-    waitress_serve(app, host=host, port=port, threads=threads, ident="kim-portal")
+    try:
+        server = create_server(app, host=host, port=port, threads=threads, ident="kim-portal")
+    except OSError as exc:  # port taken, no permission, unknown host name
+        raise click.ClickException(
+            f"Adresse {host}:{port} nicht verfügbar / cannot listen on {host}:{port}:"
+            f" {exc.strerror or exc}"
+        ) from exc
+    logging.basicConfig()  # Waitress reports its warnings through logging
+    # With --port 0 only the server knows the port; a host name may give several sockets.
+    listening = getattr(server, "effective_listen", None) or [
+        (server.effective_host, server.effective_port)
+    ]
+    for address, bound_port in listening:
+        shown = f"[{address}]" if ":" in str(address) else address
+        click.echo(f"KIM Portal: http://{shown}:{bound_port}/")
+    server.run()

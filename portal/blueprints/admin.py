@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from portal.db import db_session
 from portal.forms.account import ConfirmForm
-from portal.forms.admin import OrganisationForm, PasswordResetForm, UserForm
+from portal.forms.admin import OrganisationForm, PasswordResetForm, UserForm, choices
 from portal.services import access, accounts, tokens
 from portal.services.errors import ValidationFailed
 from portal.web import client_ip
@@ -35,7 +35,7 @@ def organisations():
 @bp.route("/organisations/<int:org_id>", methods=["GET", "POST"])
 def organisation(org_id: int | None = None):
     """Create or edit an organisation."""
-    org = accounts.get_organisation(db_session(), org_id) if org_id else None
+    org = accounts.get_organisation(db_session(), org_id) if org_id is not None else None
     form = OrganisationForm(obj=org)
     if form.validate_on_submit():
         try:
@@ -125,6 +125,7 @@ def reset_password(user_id: int):
                 db_session(), user, form.password.data, actor=current_user, ip=client_ip()
             )
         except ValidationFailed as exc:
+            db_session().rollback()
             form.password.errors = [str(exc.message)]
         else:
             flash(_("The password was set. Tell the user in person or by phone."), "success")
@@ -146,9 +147,9 @@ def revoke_token(user_id: int, token_id: int):
 
 def _user_form(obj=None) -> UserForm:
     form = UserForm(obj=obj)
-    form.organisation_id.choices = [
+    form.organisation_id.choices = choices(
         (org.id, org.name) for org in accounts.list_organisations(db_session())
-    ]
+    )
     return form
 
 
@@ -169,7 +170,12 @@ def _status(form) -> int:
 
 
 def _attach_errors(form, exc: ValidationFailed) -> None:
-    """Show a service's field errors next to the form fields."""
+    """Undo the refused change and show the service's field errors next to the form fields.
+
+    Without the rollback, the commit at the end of the request would save whatever the
+    service had changed before it refused.
+    """
+    db_session().rollback()
     shown = False
     for name in exc.fields:
         field = getattr(form, name, None) or getattr(form, f"{name}_id", None)

@@ -7,12 +7,24 @@ from wtforms.validators import DataRequired, Length
 
 from portal.labels import ORGANISATION_KIND_LABELS, ROLE_LABELS
 
+try:
+    from wtforms.fields.choices import SelectChoice
+except ImportError:  # WTForms < 3.3 knows only (value, label) pairs
+
+    def SelectChoice(value, label):
+        return (value, label)
+
+
+def choices(pairs) -> list:
+    """Select options from (value, label) pairs; WTForms 3.4 no longer accepts bare tuples."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
 
 class OrganisationForm(FlaskForm):
     """Name, kind, address and whether the organisation takes part."""
 
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
-    kind = SelectField(_l("Kind"), choices=list(ORGANISATION_KIND_LABELS.items()))
+    kind = SelectField(_l("Kind"), choices=choices(ORGANISATION_KIND_LABELS.items()))
     address = TextAreaField(_l("Address"), validators=[Length(max=1000)], render_kw={"rows": 3})
     active = BooleanField(_l("Active"), default=True)
 
@@ -27,7 +39,7 @@ class UserForm(FlaskForm):
     )
     name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
     organisation_id = SelectField(_l("Organisation"), coerce=int)
-    role = SelectField(_l("Role"), choices=list(ROLE_LABELS.items()))
+    role = SelectField(_l("Role"), choices=choices(ROLE_LABELS.items()))
     active = BooleanField(_l("Active"), default=True)
     password = PasswordField(
         _l("Initial password"),

@@ -58,7 +58,9 @@ def list_envelope(statement: Select, serialise) -> dict:
     page, per_page = page_args()
     session = db_session()
     total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
-    rows = session.scalars(statement.limit(per_page).offset((page - 1) * per_page))
+    offset = (page - 1) * per_page
+    # A page past the end is empty; asking the database would overflow its integer offset.
+    rows = session.scalars(statement.limit(per_page).offset(offset)) if offset < total else []
     return {"items": [serialise(row) for row in rows], "total": total, "page": page}
 
 
