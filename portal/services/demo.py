@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import io
+import random
+from datetime import timedelta
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import Organisation
-from portal.services import accounts
+from portal.models import PHASES, Case, Document, DocumentVersion, Organisation, PhaseChange, User
+from portal.models.base import utcnow
+from portal.services import accounts, cases, demo_data, documents
+from portal.services.documents import Content, SaveContext, Upload
 
 DEMO_PASSWORD = "Emsufer-Lindenblatt-26"  # noqa: S105  (printed for the demo on purpose)
 
@@ -40,7 +46,11 @@ USERS = [
 ]
 
 
-def seed(session: Session) -> list[tuple[str, str, str]]:
+# The caseworker (index into USERS) who leads cases for each organisation with cases.
+CASE_LEADS = [2, 4, 5, 6, 7]
+
+
+def seed(session: Session, ctx: SaveContext) -> list[tuple[str, str, str]]:
     """Create the demo network unless it exists; return (e-mail, password, who) for each login."""
     existing = session.scalar(select(Organisation).where(Organisation.name == ORGANISATIONS[0][0]))
     if existing is None:
@@ -61,7 +71,154 @@ def seed(session: Session) -> list[tuple[str, str, str]]:
                 password=DEMO_PASSWORD,
                 ip="seed-demo",
             )
+        session.flush()
+        _seed_cases(session, ctx)
     return [
         (email, DEMO_PASSWORD, f"{role}, {ORGANISATIONS[org_index][0]}")
         for email, _name, org_index, role in USERS
     ]
+
+
+def _seed_cases(session: Session, ctx: SaveContext) -> None:
+    """About thirty cases in every phase, with notes, assessments, agreements and files."""
+    rng = random.Random(2026)  # noqa: S311  (reproducible demo data, not a secret)
+    leads = [
+        session.scalar(select(User).where(User.email == USERS[index][0])) for index in CASE_LEADS
+    ]
+    for i, (given, family, born, nationality, languages, gender, aliases) in enumerate(
+        demo_data.PERSONS
+    ):
+        lead = leads[i % len(leads)]
+        person = {
+            "given_name": given, "family_name": family, "birth_date": born,
+            "nationality": nationality, "languages": languages, "gender": gender,
+            "aliases": aliases,
+        }  # fmt: skip
+        areas = rng.sample(["sprache", "arbeit", "wohnen", "bildung", "aufenthalt", "familie"], 3)
+        case = cases.create_case(
+            session, lead, person=person, focus_areas=areas, confirm_new_person=True, ip="seed-demo"
+        )
+        phase = PHASES[i % len(PHASES)]
+        _documents_for(session, ctx, rng, lead, case, phase, i)
+        for step in PHASES[1 : PHASES.index(phase) + 1]:
+            cases.update_case(session, lead, case, phase=step, ip="seed-demo")
+        _backdate(session, case, days=400 - i * 12)
+
+
+def _documents_for(session, ctx, rng, lead, case, phase: str, i: int) -> None:
+    given = case.person.given_name
+    stage = PHASES.index(phase)
+    title, first, second = demo_data.NOTES[i % len(demo_data.NOTES)]
+    words = {
+        "given": given, "language": case.person.languages[0], "months": 3 + i % 14,
+        "date": f"{1 + i % 27:02d}.{1 + i % 12:02d}.2027",
+    }  # fmt: skip
+    note = _create(session, ctx, lead, case, "note", title, Content(text=first.format(**words)))
+    if i % 2:
+        text = first.format(**words) + "\n\n" + second.format(**words)
+        _update(session, ctx, lead, note, Content(text=text), "Ergänzung nach Rückmeldung")
+    if i % 5 == 0:
+        _create(
+            session, ctx, lead, case, "note", "Interne Notiz",
+            Content(text="Nur für unser Haus: Rückruf der Betreuerin abwarten."),
+            visibility="internal",
+        )  # fmt: skip
+    if stage >= 1:
+        fields = {
+            key: value.format(subject=rng.choice(demo_data.SUBJECTS), years=2 + i % 9,
+                              job=rng.choice(demo_data.JOBS))
+            for key, value in demo_data.ASSESSMENT.items()
+        }  # fmt: skip
+        fields["languages"] = [{"language": case.person.languages[0], "level": "Muttersprache"},
+                               {"language": "Deutsch", "level": "A1"}]  # fmt: skip
+        assessment = _create(
+            session, ctx, lead, case, "assessment", "Bestandsaufnahme", Content(fields=fields)
+        )
+        fields["languages"][1]["level"] = "A2"
+        _update(session, ctx, lead, assessment, Content(fields=fields), "Sprachstand aktualisiert")
+    if stage >= 2:
+        goals = [
+            {"area": area, "goal": goal, "measures": measures, "status": "open",
+             "responsible_organisation_id": lead.organisation_id,
+             "due_date": f"2027-{3 + n * 2:02d}-{10 + i % 18:02d}"}
+            for n, (area, goal, measures, _status) in enumerate(demo_data.GOALS[: 2 + i % 3])
+        ]  # fmt: skip
+        signatories = [case.person.full_name, lead.name]
+        agreement = _create(
+            session, ctx, lead, case, "agreement", "Integrationsvereinbarung",
+            Content(fields={"goals": goals, "signatories": signatories}),
+        )  # fmt: skip
+        if stage >= 3:
+            for goal, (*_rest, status) in zip(goals, demo_data.GOALS, strict=False):
+                goal["status"] = status
+            _update(
+                session, ctx, lead, agreement,
+                Content(fields={"goals": goals, "signatories": signatories,
+                                "signed_on": "2026-09-15"}),
+                "Stand der Ziele im Monitoring",
+            )  # fmt: skip
+    if i % 6 == 0:
+        _create(
+            session, ctx, lead, case, "file", "Anmeldebestätigung Integrationskurs",
+            Content(upload=Upload(io.BytesIO(_course_pdf(case)), "Anmeldebestaetigung.pdf")),
+        )  # fmt: skip
+    if i % 7 == 3:
+        memo = f"Telefonnotiz {case.reference}\nRückruf von {given} wegen Termin beim Jobcenter."
+        _create(
+            session, ctx, lead, case, "file", "Telefonnotiz",
+            Content(upload=Upload(io.BytesIO(memo.encode()), "telefonnotiz.txt")),
+        )  # fmt: skip
+
+
+def _create(session, ctx, lead, case, doc_type, title, content, visibility="case") -> Document:
+    return documents.create_document(
+        session, lead, case, doc_type=doc_type, title=title, content=content, ctx=ctx,
+        visibility=visibility, ip="seed-demo",
+    )  # fmt: skip
+
+
+def _update(session, ctx, lead, document, content, comment) -> None:
+    documents.add_version(
+        session, lead, document, base_version=document.current_version, content=content, ctx=ctx,
+        comment=comment, ip="seed-demo",
+    )  # fmt: skip
+
+
+def _backdate(session: Session, case: Case, days: int) -> None:
+    """Spread the demo history over the past months, so lists and timelines look lived-in."""
+    start = utcnow() - timedelta(days=days)
+    case.created_at = start
+    changes = session.scalars(select(PhaseChange).where(PhaseChange.case_id == case.id)).all()
+    for n, change in enumerate(changes):
+        change.at = start + timedelta(days=n * days / (len(changes) + 1))
+    docs = session.scalars(select(Document).where(Document.case_id == case.id)).all()
+    latest = start
+    for n, document in enumerate(docs):
+        versions = session.scalars(
+            select(DocumentVersion).where(DocumentVersion.document_id == document.id)
+        ).all()
+        for m, version in enumerate(versions):
+            version.created_at = start + timedelta(days=(n + 1) * 9 + m * 5, hours=9 + m)
+            latest = max(latest, version.created_at)
+        document.created_at = versions[0].created_at
+        document.updated_at = versions[-1].created_at
+    case.updated_at = latest
+
+
+def _course_pdf(case: Case) -> bytes:
+    """A small registration letter, rendered like a real one (WeasyPrint, no outside fetches)."""
+    from weasyprint import HTML
+
+    def refuse(url: str):
+        raise ValueError(f"demo PDF may not fetch {url}")
+
+    html = f"""<html lang="de"><head><style>
+      body {{ font-family: 'DejaVu Sans', sans-serif; font-size: 11pt; margin: 2cm; }}
+      h1 {{ font-size: 15pt; }}</style></head><body>
+      <p>VHS-Zweckverband Reckenberg-Ems · Integrationskurse</p>
+      <h1>Anmeldebestätigung Integrationskurs</h1>
+      <p>Teilnehmende Person: {case.person.full_name}, Fall {case.reference}</p>
+      <p>Kursbeginn: 12. Januar 2027, Montag bis Freitag 8:30–12:45 Uhr, Kursort Rietberg.</p>
+      <p>Bitte bringen Sie den Berechtigungsschein und einen Lichtbildausweis mit.</p>
+      </body></html>"""
+    return HTML(string=html, url_fetcher=refuse).write_pdf()
