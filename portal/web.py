@@ -25,6 +25,7 @@ from portal.db import db_session
 from portal.extensions import babel, csrf, login_manager
 from portal.labels import kind_label, role_label
 from portal.services import access, sessions
+from portal.services.documents import SaveContext
 from portal.services.errors import PortalError
 
 LANGUAGES = {"de": "Deutsch", "en": "English"}
@@ -125,6 +126,12 @@ def safe_local_path(target: str | None) -> str | None:
     return target
 
 
+def save_context() -> SaveContext:
+    """Where this app stores uploads, and their size limit."""
+    settings = current_app.extensions["portal.settings"]
+    return SaveContext(current_app.extensions["portal.blobs"], settings.max_upload_mb * 2**20)
+
+
 def wants_json() -> bool:
     """True for API requests, which get the JSON error object instead of a page."""
     return request.path.startswith("/api/")
@@ -222,8 +229,11 @@ def _register_blueprints(app: Flask) -> None:
     from portal.blueprints.admin import bp as admin_bp
     from portal.blueprints.api import bp as api_bp
     from portal.blueprints.auth import bp as auth_bp
+    from portal.blueprints.cases import bp as cases_bp
+    from portal.blueprints.documents import bp as documents_bp
     from portal.blueprints.main import bp as main_bp
 
     csrf.exempt(api_bp)  # bearer tokens only, no cookies: nothing to forge
-    for blueprint in (auth_bp, main_bp, account_bp, admin_bp, api_bp):
+    blueprints = (auth_bp, main_bp, account_bp, admin_bp, cases_bp, documents_bp, api_bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)

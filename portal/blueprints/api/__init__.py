@@ -64,4 +64,4 @@ def list_envelope(statement: Select, serialise) -> dict:
     return {"items": [serialise(row) for row in rows], "total": total, "page": page}
 
 
-from portal.blueprints.api import openapi, organisations  # noqa: E402,F401  (routes)
+from portal.blueprints.api import cases, documents, openapi, organisations  # noqa: E402,F401  (routes)

@@ -1,0 +1,3 @@
+"""API: persons check, cases, phases."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""API: documents, versions, contents, diff and restore."""
+
+from __future__ import annotations
