@@ -10,6 +10,7 @@ from flask import (
     g,
     has_request_context,
     jsonify,
+    make_response,
     render_template,
     request,
     session,
@@ -210,7 +211,13 @@ def _register_error_handlers(app: Flask) -> None:
         _rollback()
         status = exc.code or 500
         code = (exc.name or "error").lower().replace(" ", "_")
-        return error_response(status, code, _ERROR_MESSAGES.get(status, exc.description))
+        response = make_response(
+            error_response(status, code, _ERROR_MESSAGES.get(status, exc.description))
+        )
+        for name, value in exc.get_headers():  # e.g. Allow on 405, Retry-After on 429
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.models import ORGANISATION_KINDS, ROLES, Organisation, User, utcnow
-from portal.services import audit, sessions
+from portal.services import audit, sessions, tokens
 from portal.services.errors import NotFound, ValidationFailed
 from portal.services.passwords import check_password_rule, hash_password, verify_password
 
@@ -126,9 +126,9 @@ def create_user(
         role=role,
         password_hash=hash_password(password),
     )
-    session.add(user)
     try:
-        session.flush()
+        with session.begin_nested():  # a savepoint: the caller's transaction stays usable
+            session.add(user)
     except IntegrityError as exc:  # a concurrent creation with the same e-mail
         raise ValidationFailed(_email_taken(), fields={"email": "taken"}) from exc
     audit.record(session, "create", actor=actor, object_type="user", object_id=user.id, ip=ip)
@@ -147,7 +147,12 @@ def update_user(
     active: bool,
     ip: str = "",
 ) -> User:
-    """Change a user's details; deactivating (or demoting) ends their sessions and tokens."""
+    """Change a user's details.
+
+    Deactivating ends the user's sessions and revokes their API tokens for good
+    (reactivating does not bring old tokens back); a new role or organisation ends
+    the sessions.
+    """
     email = normalise_email(email)
     _check_user_fields(session, email=email, name=name, role=role, user=user)
     if user.id == actor.id and (not active or role != "admin"):
@@ -167,6 +172,8 @@ def update_user(
     session.flush()
     if (was_active and not active) or old_role != role or "organisation_id" in changed:
         sessions.revoke_all(session, user)
+    if was_active and not active:
+        tokens.revoke_all(session, user)
     audit.record(
         session,
         "update",

@@ -113,11 +113,22 @@ def check_password_rule(password: str, *, user_inputs: list[str] = ()) -> None:
 def _only_known_words(password: str, known: set[str]) -> bool:
     """True when, digits and symbols aside, the password is just names and common words.
 
-    zxcvbn rates "Sommer2024!!" or "anna.schmidt2026" as strong because it does not
-    know German words or treat the decorations as predictable; a guesser does.
+    zxcvbn rates "Sommer2024!!" or "SabineHoffmann2026" as strong because it does not
+    know German words or glued-together names; a guesser tries exactly those.
     """
+    known = {word for word in known if len(word) >= 3}
     letters = re.findall(r"[^\W\d_]+", password.lower())
-    return all(word in known for word in letters)
+    return all(_composed_of(word, known) for word in letters)
+
+
+def _composed_of(text: str, words: set[str]) -> bool:
+    """True when ``text`` is a concatenation of ``words`` (word-break, dynamic programming)."""
+    reachable = [True] + [False] * len(text)
+    for end in range(1, len(text) + 1):
+        reachable[end] = any(
+            reachable[start] and text[start:end] in words for start in range(end)
+        )
+    return reachable[-1]
 
 
 def _words(value: str) -> list[str]:

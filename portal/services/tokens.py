@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from portal.models import ApiToken, User, utcnow
@@ -61,3 +61,13 @@ def revoke(session: Session, user: User, token_id: int, *, actor: User, ip: str 
         audit.record(
             session, "revoke", actor=actor, object_type="api_token", object_id=token.id, ip=ip
         )
+
+
+def revoke_all(session: Session, user: User) -> None:
+    """Revoke every open token of ``user`` (on deactivation)."""
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from sqlalchemy import select
 
 from portal.models import ApiToken, AuditEvent, User
@@ -75,12 +74,6 @@ def test_weak_new_password_is_refused(client, db, auth, make_user):
     assert client.get("/").status_code == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/passwords.check_password_rule: zxcvbn scores 'SabineHoffmann2026' 3 and"
-    " _only_known_words sees one unknown word 'sabinehoffmann', so name + year passes when the"
-    " name parts are written together",
-)
 def test_password_built_from_own_name_is_refused(client, db, auth, make_user):
     user = make_user(email="sabine.hoffmann@rietberg.example", name="Sabine Hoffmann")
     auth.login(user.email)

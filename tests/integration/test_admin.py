@@ -233,12 +233,6 @@ def test_duplicate_email_is_a_clear_form_error(client, db, admin_auth, make_user
     assert events(db, "create", "user")[-1].object_id == existing.id
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/accounts.create_user raises ValidationFailed after the failed flush without"
-    " rolling the session back; PortalError.__init__ evaluates the lazy message, whose locale"
-    " selector reads current_user from the broken session: PendingRollbackError, HTTP 500",
-)
 def test_duplicate_email_from_a_concurrent_creation_is_a_form_error(
     client, db, admin_auth, make_user, monkeypatch
 ):
@@ -354,12 +348,6 @@ def test_deactivating_a_user_ends_their_session_and_token_at_once(
     assert Auth(app.test_client()).login(user.email).status_code == 200
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/accounts.update_user promises that deactivating 'ends their sessions and"
-    " tokens', but tokens are only refused while the user is inactive: reactivating the"
-    " account revives every token issued before the deactivation",
-)
 def test_reactivation_does_not_revive_old_tokens(client, db, admin_auth, make_user, make_token):
     user = make_user()
     token = make_token(user)

@@ -164,11 +164,6 @@ def test_state_changing_urls_refuse_get(client, auth, make_user):
     assert client.get("/").status_code == 200  # GET /logout did not log out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="web.py's HTTPException handler builds a new response and drops the exception's"
-    " headers, so 405 answers lack the Allow header that RFC 9110 requires",
-)
 def test_405_says_which_methods_are_allowed(client):
     response = client.get("/logout")
     assert response.status_code == 405
