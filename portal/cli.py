@@ -9,7 +9,7 @@ import click
 from flask import Flask, current_app
 from sqlalchemy.exc import ArgumentError
 
-from portal import create_app
+from portal import create_app, jobs
 from portal.db import DatabaseUnavailable, database
 from portal.models import ORGANISATION_KINDS, ROLES
 from portal.services import accounts, audit, tokens
@@ -65,14 +65,6 @@ def _check_database(needs_schema: bool) -> None:
             "Datenbank nicht initialisiert oder veraltet: bitte `portal init` ausführen."
             " / Database not initialised or outdated: run `portal init`."
         )
-
-
-def _save_context():
-    """Where this app stores uploaded files, with the configured size limit."""
-    from portal.services.documents import SaveContext
-
-    settings = current_app.extensions["portal.settings"]
-    return SaveContext(current_app.extensions["portal.blobs"], settings.max_upload_mb * 1024 * 1024)
 
 
 def _safe_url(url: str) -> str:
@@ -161,11 +153,11 @@ def create_token(email: str, name: str) -> None:
 @with_app()
 def seed_demo() -> None:
     """Load realistic German demo data (only into an empty database)."""
-    from portal import jobs
     from portal.services import demo
+    from portal.web import save_context
 
     with database().session() as session:
-        logins = demo.seed(session, _save_context())
+        logins = demo.seed(session, save_context())
     jobs.drain(current_app)  # extract the demo files' text now, not at the first request
     click.echo("Demo-Zugänge / demo logins:")
     for email, password, label in logins:
@@ -190,6 +182,24 @@ def audit_verify() -> None:
     sys.exit(1)
 
 
+@main.command("index-worker")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between polls.")
+@click.option("--once", is_flag=True, help="Drain what is due, then stop.")
+@with_app()
+def index_worker(interval: float, once: bool) -> None:
+    """Drain the outbox (text extraction, index updates) continuously."""
+    import time
+
+    while True:
+        done = jobs.drain(current_app)
+        if done:
+            click.echo(f"{done} Aufträge erledigt / jobs done")
+        if once:
+            return
+        if not done:
+            time.sleep(interval)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -203,6 +213,8 @@ def serve(host: str, port: int, threads: int) -> None:
     app = _app()
     with app.app_context():
         _check_database(needs_schema=True)
+        # Work left by a process that died after committing (e.g. text extraction).
+        app.extensions["portal.drainer"].wake()
     try:
         server = create_server(app, host=host, port=port, threads=threads, ident="kim-portal")
     except OSError as exc:  # port taken, no permission, unknown host name

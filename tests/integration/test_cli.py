@@ -414,3 +414,26 @@ def test_serve_reports_a_busy_port_without_traceback(tmp_path, sqlite_template):
     assert result.returncode != 0
     assert str(port) in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_index_worker_once_drains_pending_extractions(runner, db, make_user, make_case, save_ctx):
+    import io
+
+    from portal.models import DocumentVersion
+    from portal.services import documents, outbox
+
+    worker = make_user()
+    case = make_case(worker)
+    upload = documents.Upload(io.BytesIO(b"Bescheid vom Amt"), "b.txt")
+    document = documents.create_document(
+        db, worker, case, doc_type="file", title="Bescheid", ctx=save_ctx,
+        content=documents.Content(upload=upload),
+    )  # fmt: skip
+    db.commit()
+    assert outbox.pending(db) == 1
+    result = runner("index-worker", "--once")
+    assert result.exit_code == 0, result.output
+    db.expire_all()
+    assert outbox.pending(db) == 0
+    version = db.query(DocumentVersion).filter_by(document_id=document.id).one()
+    assert (version.extraction, version.extracted_text) == ("done", "Bescheid vom Amt")
