@@ -3,6 +3,7 @@
 from portal.models.audit import AuditChainHead, AuditEvent
 from portal.models.base import Base, utcnow
 from portal.models.case import FOCUS_AREAS, PHASES, Case, CaseNumberCounter, PhaseChange
+from portal.models.consent import DATA_CATEGORIES, Consent, consent_organisations
 from portal.models.document import (
     DOCUMENT_TYPES,
     VISIBILITIES,
@@ -16,6 +17,7 @@ from portal.models.person import GENDERS, Person
 from portal.models.user import ROLES, ApiToken, LoginAttempt, LoginSession, User
 
 __all__ = [
+    "DATA_CATEGORIES",
     "DOCUMENT_TYPES",
     "FOCUS_AREAS",
     "GENDERS",
@@ -30,6 +32,7 @@ __all__ = [
     "Blob",
     "Case",
     "CaseNumberCounter",
+    "Consent",
     "Document",
     "DocumentVersion",
     "LoginAttempt",
@@ -39,5 +42,6 @@ __all__ = [
     "Person",
     "PhaseChange",
     "User",
+    "consent_organisations",
     "utcnow",
 ]

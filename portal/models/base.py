@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
@@ -16,9 +17,17 @@ NAMING_CONVENTION = {
 }
 
 
+LOCAL_TIMEZONE = ZoneInfo("Europe/Berlin")
+
+
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC."""
     return datetime.now(UTC)
+
+
+def local_today() -> date:
+    """Today's date in Germany: consents and due dates are calendar days there."""
+    return datetime.now(LOCAL_TIMEZONE).date()
 
 
 class UTCDateTime(TypeDecorator):

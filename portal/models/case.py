@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,6 +12,9 @@ from portal.models.base import Base, UTCDateTime, utcnow
 from portal.models.org import Organisation
 from portal.models.person import Person
 from portal.models.user import User
+
+if TYPE_CHECKING:
+    from portal.models.consent import Consent
 
 PHASES = (
     "erstberatung",
@@ -58,6 +62,9 @@ class Case(Base):
     person: Mapped[Person] = relationship(lazy="joined")
     lead_organisation: Mapped[Organisation] = relationship(lazy="joined")
     lead_user: Mapped[User | None] = relationship(foreign_keys=[lead_user_id])
+    consents: Mapped[list[Consent]] = relationship(
+        lazy="selectin", order_by="Consent.id", passive_deletes=True
+    )
 
 
 class PhaseChange(Base):

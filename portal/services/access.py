@@ -5,18 +5,18 @@ Default deny: an action not granted below is refused. Callers ask
 ``*_filter`` functions; nobody else tests roles or organisations.
 
 The rule (DESIGN.md): a user may see a case's documents when their organisation
-leads the case; ``internal`` documents only inside the author's organisation.
+leads the case or holds a current consent for it (not revoked, started, not
+expired); ``internal`` documents only inside the author's organisation.
 Coordinators see case metadata across the network, to find parallel files, but
 no contents. Admins manage accounts, not cases. Read-only users never write.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, or_, true
+from sqlalchemy import ColumnElement, and_, or_, select, true
 
-from portal.models import User
-from portal.models.case import Case
-from portal.models.document import Document
+from portal.models import Case, Consent, Document, User, consent_organisations
+from portal.models.base import local_today
 from portal.services.errors import AccessDenied, NotFound
 
 MANAGE_ACCOUNTS = "manage_accounts"
@@ -27,6 +27,7 @@ READ_CASE = "read_case"
 EDIT_CASE = "edit_case"
 READ_DOCUMENT = "read_document"
 EDIT_DOCUMENT = "edit_document"
+MANAGE_CONSENT = "manage_consent"
 
 WRITER_ROLES = ("caseworker", "coordinator")
 CASE_ROLES = ("caseworker", "coordinator", "readonly")
@@ -53,8 +54,15 @@ def require_visible(user: User | None, action: str, target: object | None) -> No
 
 
 def organisations_with_access(case: Case) -> set[int]:
-    """Ids of the organisations whose members may see the case's documents."""
-    return {case.lead_organisation_id}
+    """Ids of the organisations whose members may see the case's documents today."""
+    today = local_today()
+    released = {
+        org.id
+        for consent in case.consents
+        if consent.is_current(today)
+        for org in consent.organisations
+    }
+    return {case.lead_organisation_id} | released
 
 
 def case_metadata_filter(user: User) -> ColumnElement[bool]:
@@ -70,7 +78,20 @@ def case_contents_filter(user: User) -> ColumnElement[bool]:
     """SQL condition: the cases whose documents ``user`` may see."""
     if not user.active or user.role not in CASE_ROLES:
         return ~true()
-    return Case.lead_organisation_id == user.organisation_id
+    today = local_today()
+    consented = (
+        select(Consent.id)
+        .join(consent_organisations, consent_organisations.c.consent_id == Consent.id)
+        .where(
+            Consent.case_id == Case.id,
+            consent_organisations.c.organisation_id == user.organisation_id,
+            Consent.revoked_at.is_(None),
+            Consent.valid_from <= today,
+            or_(Consent.valid_until.is_(None), Consent.valid_until >= today),
+        )
+        .exists()
+    )
+    return or_(Case.lead_organisation_id == user.organisation_id, consented)
 
 
 def document_filter(user: User) -> ColumnElement[bool]:
@@ -118,6 +139,11 @@ def _edits_document(user: User, document: Document) -> bool:
     return user.role in WRITER_ROLES and _reads_document(user, document)
 
 
+def _manages_consent(user: User, case: Case) -> bool:
+    """Consents and hand-overs are the lead organisation's business."""
+    return user.role in WRITER_ROLES and user.organisation_id == case.lead_organisation_id
+
+
 _RULES = {
     MANAGE_ACCOUNTS: _is_admin,
     USE_PORTAL: _any_active_user,
@@ -127,4 +153,5 @@ _RULES = {
     EDIT_CASE: _edits_case,
     READ_DOCUMENT: _reads_document,
     EDIT_DOCUMENT: _edits_document,
+    MANAGE_CONSENT: _manages_consent,
 }

@@ -314,27 +314,23 @@ def _new_version(
 def _store_upload(
     session: Session, version: DocumentVersion, upload: Upload, ctx: SaveContext
 ) -> None:
-    """Stream the upload into the blob store (checked by content) and point the version at it."""
+    """Point the version at the stored upload; its text is extracted later (outbox)."""
+    version.blob_sha256, version.filename = store_file(session, upload, ctx)
+    version.extraction = "pending"
+
+
+def store_file(session: Session, upload: Upload, ctx: SaveContext) -> tuple[str, str]:
+    """Stream an upload into the blob store, checked by content; return (sha256, safe name)."""
     staged = ctx.store.stage(upload.stream, ctx.max_upload_bytes)
     try:
         media_type = filetypes.detect(staged.path)
         ctx.store.commit(staged)
     finally:
         staged.discard()
-    insert_or_ignore(
-        session,
-        Blob,
-        {
-            "sha256": staged.sha256,
-            "size": staged.size,
-            "media_type": media_type,
-            "created_at": utcnow(),
-        },
-        ["sha256"],
-    )
-    version.blob_sha256 = staged.sha256
-    version.filename = sanitise_filename(upload.filename, media_type)
-    version.extraction = "pending"
+    blob = {"sha256": staged.sha256, "size": staged.size, "media_type": media_type,
+            "created_at": utcnow()}  # fmt: skip
+    insert_or_ignore(session, Blob, blob, ["sha256"])
+    return staged.sha256, sanitise_filename(upload.filename, media_type)
 
 
 def _append(
