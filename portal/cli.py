@@ -164,6 +164,31 @@ def seed_demo() -> None:
         click.echo(f"  {email:<40} {password}   ({label})")
 
 
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Only report what is due.")
+@with_app()
+def purge(dry_run: bool) -> None:
+    """Delete what is past its retention date; print the deletion certificate."""
+    from portal.services import retention
+
+    settings = current_app.extensions["portal.settings"]
+    store = current_app.extensions["portal.blobs"]
+    rule = retention.RetentionRule(settings.retention_years, settings.retention_years_by_type)
+    with database().session() as session:
+        report = retention.purge_due(session, store, rule, dry_run=dry_run)
+    if not dry_run:
+        retention.delete_unreferenced_blob_files(store, report.blobs_deleted)
+    counts = ", ".join(f"{name}: {n}" for name, n in sorted(report.counts.items())) or "nichts"
+    if dry_run:
+        click.echo(f"Fällig / due (dry run, nothing deleted): {counts}")
+    elif report.certificate_id is None or not report.counts:
+        click.echo("Nichts fällig / nothing due.")
+    else:
+        click.echo(
+            f"Gelöscht / deleted: {counts}; Löschprotokoll / certificate #{report.certificate_id}"
+        )
+
+
 @main.command("audit-verify")
 @with_app()
 def audit_verify() -> None:

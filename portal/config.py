@@ -35,6 +35,15 @@ class Settings:
     language: str = field(default_factory=lambda: _env("LANGUAGE", "de"))
     https: bool = field(default_factory=lambda: _flag("HTTPS"))
     proxy_count: int = field(default_factory=lambda: int(_env("PROXY_COUNT", "0")))
+    retention_years: int = field(default_factory=lambda: int(_env("RETENTION_YEARS", "3")))
+    # Per document type, e.g. PORTAL_RETENTION_YEARS_AGREEMENT=10; unset types use the default.
+    retention_years_by_type: dict[str, int] = field(
+        default_factory=lambda: {
+            doc_type: int(value)
+            for doc_type in ("note", "assessment", "agreement", "file")
+            if (value := _env(f"RETENTION_YEARS_{doc_type.upper()}", ""))
+        }
+    )
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     login_max_failures: int = 10

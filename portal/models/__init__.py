@@ -14,6 +14,7 @@ from portal.models.document import (
 from portal.models.org import ORGANISATION_KINDS, Organisation
 from portal.models.outbox import OutboxJob
 from portal.models.person import GENDERS, Person
+from portal.models.retention import DeletionCertificate
 from portal.models.user import ROLES, ApiToken, LoginAttempt, LoginSession, User
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "Case",
     "CaseNumberCounter",
     "Consent",
+    "DeletionCertificate",
     "Document",
     "DocumentVersion",
     "LoginAttempt",

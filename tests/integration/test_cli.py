@@ -437,3 +437,26 @@ def test_index_worker_once_drains_pending_extractions(runner, db, make_user, mak
     assert outbox.pending(db) == 0
     version = db.query(DocumentVersion).filter_by(document_id=document.id).one()
     assert (version.extraction, version.extracted_text) == ("done", "Bescheid vom Amt")
+
+
+def test_purge_dry_run_then_purge(runner, db, make_user, make_case, make_note):
+    from datetime import timedelta
+
+    from portal.models import Case, DeletionCertificate, utcnow
+    from portal.services import cases
+
+    worker = make_user()
+    case = make_case(worker)
+    make_note(worker, case)
+    cases.update_case(db, worker, case, phase="abgeschlossen")
+    case.closed_at = utcnow() - timedelta(days=4 * 365)
+    db.commit()
+    dry = runner("purge", "--dry-run")
+    assert dry.exit_code == 0 and "cases: 1" in dry.output and "documents: 1" in dry.output
+    assert db.get(Case, case.id) is not None
+    real = runner("purge")
+    assert real.exit_code == 0 and "certificate #" in real.output
+    db.expunge_all()
+    assert db.get(Case, case.id) is None
+    assert db.query(DeletionCertificate).count() == 1
+    assert "Nichts fällig" in runner("purge").output
