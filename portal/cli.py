@@ -181,7 +181,7 @@ def purge(dry_run: bool) -> None:
     counts = ", ".join(f"{name}: {n}" for name, n in sorted(report.counts.items())) or "nichts"
     if dry_run:
         click.echo(f"Fällig / due (dry run, nothing deleted): {counts}")
-    elif report.certificate_id is None or not report.counts:
+    elif report.certificate_id is None:
         click.echo("Nichts fällig / nothing due.")
     else:
         click.echo(

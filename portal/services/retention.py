@@ -125,6 +125,8 @@ def _purge(
     ip: str = "",
 ) -> PurgeReport:
     report = PurgeReport()
+    if not cases and not docs:
+        return report
     blob_candidates: set[str] = set()
     for document in docs:
         blob_candidates |= _delete_document(session, document, report)
