@@ -28,6 +28,8 @@ EDIT_CASE = "edit_case"
 READ_DOCUMENT = "read_document"
 EDIT_DOCUMENT = "edit_document"
 MANAGE_CONSENT = "manage_consent"
+READ_AUDIT = "read_audit"
+EXPORT_PERSON_DATA = "export_person_data"
 
 WRITER_ROLES = ("caseworker", "coordinator")
 CASE_ROLES = ("caseworker", "coordinator", "readonly")
@@ -144,6 +146,13 @@ def _manages_consent(user: User, case: Case) -> bool:
     return user.role in WRITER_ROLES and user.organisation_id == case.lead_organisation_id
 
 
+def _reads_audit(user: User, case: Case) -> bool:
+    """The case's trail: its lead organisation, and coordinators who steer the network."""
+    return user.role == "coordinator" or (
+        user.role in CASE_ROLES and user.organisation_id == case.lead_organisation_id
+    )
+
+
 _RULES = {
     MANAGE_ACCOUNTS: _is_admin,
     USE_PORTAL: _any_active_user,
@@ -154,4 +163,7 @@ _RULES = {
     READ_DOCUMENT: _reads_document,
     EDIT_DOCUMENT: _edits_document,
     MANAGE_CONSENT: _manages_consent,
+    READ_AUDIT: _reads_audit,
+    # Art. 15 exports answer the person's request; the lead organisation handles it.
+    EXPORT_PERSON_DATA: _manages_consent,
 }

@@ -7,12 +7,13 @@ import hmac
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from portal.db import insert_or_ignore
 from portal.models import AuditChainHead, AuditEvent, User, utcnow
 from portal.models.audit import GENESIS_HASH
+from portal.services import access
 
 VERIFY_BATCH = 1000
 
@@ -61,6 +62,26 @@ def record(
         .execution_options(synchronize_session=False)
     )
     return event
+
+
+def case_events(session: Session, user: User, case) -> Select:
+    """The SELECT of a case's audit events, newest first, for those who may read the trail."""
+    access.require_visible(user, access.READ_CASE_METADATA, case)
+    access.require(user, access.READ_AUDIT, case)
+    return select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.id.desc())
+
+
+def own_events(user: User) -> Select:
+    """The SELECT of everything ``user`` did, newest first."""
+    return select(AuditEvent).where(AuditEvent.user_id == user.id).order_by(AuditEvent.id.desc())
+
+
+def actors(session: Session, events: list[AuditEvent]) -> dict[int, User]:
+    """The users named in ``events``, by id, in one query."""
+    ids = {event.user_id for event in events if event.user_id is not None}
+    if not ids:
+        return {}
+    return {user.id: user for user in session.scalars(select(User).where(User.id.in_(ids)))}
 
 
 def _bump_head(session: Session) -> bool:

@@ -1,0 +1,180 @@
+"""Art. 15 GDPR: everything the network holds about a person's case, as one ZIP.
+
+The ZIP holds a readable summary (HTML, rendered by the caller from ``collect``),
+``case.json`` with all data, every version of every document (text or fields,
+and the original files) and the access log of the case.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.models import AuditEvent, Case, Document, DocumentVersion, Organisation, User
+from portal.services import access, audit, cases
+from portal.services.storage import BlobStore
+
+
+@dataclass
+class ExportData:
+    """What the export contains, for the summary and for the ZIP."""
+
+    case: Case
+    documents: list[tuple[Document, list[DocumentVersion]]]
+    events: list[AuditEvent]
+    users: dict[int, User]
+    organisations: dict[int, Organisation]
+    phase_history: list
+
+
+def collect(session: Session, actor: User, case: Case) -> ExportData:
+    """Gather the case, all its documents with all versions, and its audit trail."""
+    access.require_visible(actor, access.READ_CASE, case)
+    access.require(actor, access.EXPORT_PERSON_DATA, case)
+    docs = list(
+        session.scalars(select(Document).where(Document.case_id == case.id).order_by(Document.id))
+    )
+    versions = list(
+        session.scalars(
+            select(DocumentVersion)
+            .where(DocumentVersion.document_id.in_([d.id for d in docs]))
+            .order_by(DocumentVersion.document_id, DocumentVersion.number)
+        )
+    )
+    by_document: dict[int, list[DocumentVersion]] = {d.id: [] for d in docs}
+    for version in versions:
+        by_document[version.document_id].append(version)
+    events = list(
+        session.scalars(
+            select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.id)
+        )
+    )
+    organisations = {o.id: o for o in session.scalars(select(Organisation))}
+    return ExportData(
+        case=case,
+        documents=[(d, by_document[d.id]) for d in docs],
+        events=events,
+        users=audit.actors(session, events),
+        organisations=organisations,
+        phase_history=cases.phase_history(session, case),
+    )
+
+
+def write_zip(data: ExportData, store: BlobStore, summary_html: str, out: BinaryIO) -> None:
+    """Write the export ZIP to ``out`` (a file: large files are streamed, not held in memory)."""
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("zusammenfassung.html", summary_html)
+        archive.writestr("fall.json", json.dumps(_case_json(data), ensure_ascii=False, indent=2))
+        for document, versions in data.documents:
+            folder = f"dokumente/{document.id:05d}-{_slug(document.title)}"
+            for version in versions:
+                stem = f"{folder}/version-{version.number:03d}"
+                if version.text is not None:
+                    archive.writestr(f"{stem}.txt", version.text)
+                if version.fields is not None:
+                    archive.writestr(
+                        f"{stem}.json", json.dumps(version.fields, ensure_ascii=False, indent=2)
+                    )
+                if version.blob_sha256:
+                    archive.write(store.path(version.blob_sha256), f"{stem}-{version.filename}")
+        for consent in data.case.consents:
+            if consent.form_blob_sha256:
+                archive.write(
+                    store.path(consent.form_blob_sha256),
+                    f"einwilligungen/{consent.id:05d}-{consent.form_filename}",
+                )
+        archive.writestr("zugriffe.csv", _events_csv(data))
+
+
+def _case_json(data: ExportData) -> dict:
+    case, person = data.case, data.case.person
+    return {
+        "reference": case.reference,
+        "person": {
+            "given_name": person.given_name,
+            "family_name": person.family_name,
+            "aliases": person.aliases,
+            "birth_date": person.birth_date,
+            "nationality": person.nationality,
+            "languages": person.languages,
+            "gender": person.gender,
+            "phone": person.phone,
+            "email": person.email,
+            "address": person.address,
+        },
+        "phase": case.phase,
+        "focus_areas": case.focus_areas,
+        "lead_organisation": case.lead_organisation.name,
+        "created_at": case.created_at.isoformat(),
+        "closed_at": case.closed_at.isoformat() if case.closed_at else None,
+        "phase_history": [
+            {"from": c.from_phase, "to": c.to_phase, "at": c.at.isoformat()}
+            for c in data.phase_history
+        ],
+        "consents": [
+            {
+                "organisations": [o.name for o in c.organisations],
+                "purpose": c.purpose,
+                "data_categories": c.data_categories,
+                "valid_from": c.valid_from.isoformat(),
+                "valid_until": c.valid_until.isoformat() if c.valid_until else None,
+                "revoked_at": c.revoked_at.isoformat() if c.revoked_at else None,
+            }
+            for c in data.case.consents
+        ],
+        "documents": [
+            {
+                "id": d.id,
+                "type": d.type,
+                "title": d.title,
+                "visibility": d.visibility,
+                "versions": [
+                    {
+                        "number": v.number,
+                        "created_at": v.created_at.isoformat(),
+                        "organisation": data.organisations[v.organisation_id].name,
+                        "comment": v.comment,
+                        "filename": v.filename,
+                    }
+                    for v in versions
+                ],
+            }
+            for d, versions in data.documents
+        ],
+    }
+
+
+def _events_csv(data: ExportData) -> str:
+    rows = ["zeitpunkt;aktion;person;organisation;objekt"]
+    for event in data.events:
+        user = data.users.get(event.user_id)
+        org = data.organisations.get(event.organisation_id)
+        rows.append(
+            ";".join(
+                _csv_cell(value)
+                for value in (
+                    event.at.isoformat(), event.action, user.name if user else "",
+                    org.name if org else "", f"{event.object_type} {event.object_id or ''}".strip(),
+                )
+            )
+        )  # fmt: skip
+    return "\n".join(rows) + "\n"
+
+
+def _csv_cell(value: str) -> str:
+    """Quote for CSV and defuse spreadsheet formulas (=, +, -, @ at the start)."""
+    value = str(value)
+    if value[:1] in ("=", "+", "-", "@"):
+        value = "'" + value
+    return '"' + value.replace('"', '""') + '"'
+
+
+def _slug(title: str) -> str:
+    slug = re.sub(r"[^\w-]+", "-", title.lower()).strip("-")
+    return slug[:40] or "dokument"

@@ -1,0 +1,66 @@
+"""Art. 15 export: one ZIP with everything about the case, for the lead organisation only."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+
+from portal.services import access, audit, consents, documents, export
+from portal.services.errors import AccessDenied, NotFound
+
+
+def test_export_contains_data_versions_files_and_access_log(
+    db, app, make_user, make_case, make_note, save_ctx
+):
+    worker, partner = make_user(), make_user()
+    case = make_case(worker, given_name="Iryna", family_name="Shevchenko")
+    note = make_note(worker, case, text="Erste Fassung")
+    documents.add_version(
+        db,
+        worker,
+        note,
+        base_version=1,
+        content=documents.Content(text="Zweite Fassung"),
+        ctx=save_ctx,
+    )
+    upload = documents.Upload(io.BytesIO(b"Zeugnis"), "zeugnis.txt")
+    documents.create_document(
+        db, worker, case, doc_type="file", title="Zeugnis",
+        content=documents.Content(upload=upload),
+        ctx=save_ctx,
+    )  # fmt: skip
+    consents.record(db, worker, case, organisation_ids=[partner.organisation_id], purpose="Arbeit")
+    audit.record(db, "view", actor=partner, object_type="case", object_id=case.id, case_id=case.id)
+    db.commit()
+
+    data = export.collect(db, worker, case)
+    out = io.BytesIO()
+    export.write_zip(data, app.extensions["portal.blobs"], "<html>Zusammenfassung</html>", out)
+    archive = zipfile.ZipFile(out)
+    names = archive.namelist()
+    assert "zusammenfassung.html" in names
+    case_json = json.loads(archive.read("fall.json"))
+    assert case_json["person"]["family_name"] == "Shevchenko"
+    assert case_json["consents"][0]["purpose"] == "Arbeit"
+    texts = {archive.read(n).decode() for n in names if n.endswith(".txt") and "version" in n}
+    assert {"Erste Fassung", "Zweite Fassung", "Zeugnis"} <= texts
+    log = archive.read("zugriffe.csv").decode()
+    assert partner.name in log and '"view"' in log
+
+
+def test_only_the_lead_organisation_exports(db, make_user, make_case):
+    worker = make_user()
+    case = make_case(worker)
+    with pytest.raises(AccessDenied):
+        export.collect(db, make_user(role="readonly", org=worker.organisation), case)
+    with pytest.raises(NotFound):
+        export.collect(db, make_user(), case)
+    assert access.can(worker, access.EXPORT_PERSON_DATA, case)
+
+
+def test_csv_cells_cannot_smuggle_formulas():
+    assert export._csv_cell("=HYPERLINK(1)") == '"\'=HYPERLINK(1)"'
+    assert export._csv_cell('Say "hi"') == '"Say ""hi"""'
