@@ -125,9 +125,7 @@ def _composed_of(text: str, words: set[str]) -> bool:
     """True when ``text`` is a concatenation of ``words`` (word-break, dynamic programming)."""
     reachable = [True] + [False] * len(text)
     for end in range(1, len(text) + 1):
-        reachable[end] = any(
-            reachable[start] and text[start:end] in words for start in range(end)
-        )
+        reachable[end] = any(reachable[start] and text[start:end] in words for start in range(end))
     return reachable[-1]
 
 
