@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from portal.models import ApiToken, utcnow
 
@@ -294,3 +295,65 @@ def test_me_matches_its_openapi_schema(client, make_user, make_token):
     assert body["role"] in schema["properties"]["role"]["enum"]
     org_schema = spec["components"]["schemas"]["OrganisationRef"]
     assert set(body["organisation"]) == set(org_schema["required"])
+
+
+# ---------------------------------------------------------------- schema checks for other modules
+
+
+def assert_matches(spec: dict, schema: dict, value, where: str = "$") -> None:
+    """``value`` fits ``schema`` of the OpenAPI document (the subset of JSON Schema it uses).
+
+    Objects must carry exactly the described properties: a field the API sends but
+    does not describe, or describes but does not send, fails.
+    """
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[1]
+        return assert_matches(spec, spec["components"]["schemas"][name], value, where)
+    if "oneOf" in schema:
+        fitting = 0
+        for option in schema["oneOf"]:
+            try:
+                assert_matches(spec, option, value, where)
+                fitting += 1
+            except AssertionError:
+                pass
+        assert fitting >= 1, f"{where}: {value!r} fits none of {schema['oneOf']}"
+        return None
+    if "const" in schema:
+        assert value == schema["const"], where
+    if "enum" in schema:
+        assert value in schema["enum"], f"{where}: {value!r} not in {schema['enum']}"
+    kinds = schema.get("type")
+    if kinds is None:
+        return None
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    checks = {
+        "null": lambda v: v is None,
+        "string": lambda v: isinstance(v, str),
+        "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+        "boolean": lambda v: isinstance(v, bool),
+        "array": lambda v: isinstance(v, list),
+        "object": lambda v: isinstance(v, dict),
+    }
+    assert any(checks[kind](value) for kind in kinds), f"{where}: {value!r} is not {kinds}"
+    if isinstance(value, str) and "pattern" in schema:
+        assert re.search(schema["pattern"], value), f"{where}: {value!r} !~ {schema['pattern']}"
+    if isinstance(value, str) and schema.get("format") == "date-time":
+        assert datetime.fromisoformat(value).tzinfo is not None, f"{where}: no timezone"
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            assert_matches(spec, schema.get("items", {}), item, f"{where}[{i}]")
+    if isinstance(value, dict) and "properties" in schema:
+        properties = schema["properties"]
+        assert set(schema["required"]) <= set(value), f"{where}: missing {schema['required']}"
+        assert set(value) <= set(properties), f"{where}: undescribed {set(value) - set(properties)}"
+        for name, item in value.items():
+            assert_matches(spec, properties[name], item, f"{where}.{name}")
+    return None
+
+
+def response_schema(spec: dict, path: str, method: str, status: int) -> dict:
+    """The JSON schema the OpenAPI document gives for one response."""
+    response = spec["paths"][path][method]["responses"][str(status)]
+    return response["content"]["application/json"]["schema"]

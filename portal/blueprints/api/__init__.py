@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, g, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
 
 from portal.db import db_session
 from portal.models import User
-from portal.services import tokens
-from portal.services.errors import InvalidInput, PortalError
+from portal.services import audit, tokens
+from portal.services.errors import InvalidInput, PortalError, ValidationFailed
+from portal.web import client_ip
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 200
 PUBLIC_ENDPOINTS = {"api.openapi"}
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 
 
 class Unauthenticated(PortalError):
@@ -62,6 +66,49 @@ def list_envelope(statement: Select, serialise) -> dict:
     # A page past the end is empty; asking the database would overflow its integer offset.
     rows = session.scalars(statement.limit(per_page).offset(offset)) if offset < total else []
     return {"items": [serialise(row) for row in rows], "total": total, "page": page}
+
+
+def list_page(items: list, serialise) -> dict:
+    """The requested page of an already loaded list: ``{"items", "total", "page"}``."""
+    page, per_page = page_args()
+    start = (page - 1) * per_page
+    chosen = items[start : start + per_page]
+    return {"items": [serialise(item) for item in chosen], "total": len(items), "page": page}
+
+
+def whole_number(text: str) -> int | None:
+    """``text`` as a non-negative int when it is 1..9 ASCII digits, else None.
+
+    (``str.isdigit`` accepts "²", which ``int`` refuses; ten digits overflow SQL integers.)
+    """
+    return int(text) if _WHOLE_NUMBER.fullmatch(text) else None
+
+
+def json_object() -> dict:
+    """The request body as a JSON object; InvalidInput (400) for anything else."""
+    data = request.get_json(force=True, silent=True)
+    if not isinstance(data, dict):
+        raise InvalidInput(_l("The request body must be a JSON object."))
+    return data
+
+
+def unknown_fields(data: dict, allowed: set[str]) -> dict[str, str]:
+    """``{name: "unknown_field"}`` for every key of ``data`` outside ``allowed``."""
+    return {name: "unknown_field" for name in sorted(set(data) - allowed)}
+
+
+def check(errors: dict[str, str]) -> None:
+    """Raise ValidationFailed (422) with ``errors`` as ``fields``, if there are any."""
+    if errors:
+        raise ValidationFailed(_l("Please check the input."), fields=errors)
+
+
+def record_read(action: str, object_type: str, object_id: int, case_id: int, **detail) -> None:
+    """Audit a read (``view``, ``download``) by the token's user."""
+    audit.record(
+        db_session(), action, actor=api_user(), object_type=object_type, object_id=object_id,
+        case_id=case_id, ip=client_ip(), detail={"via": "api", **detail},
+    )  # fmt: skip
 
 
 from portal.blueprints.api import cases, documents, openapi, organisations  # noqa: E402,F401  (routes)

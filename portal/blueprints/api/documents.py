@@ -1,3 +1,313 @@
 """API: documents, versions, contents, diff and restore."""
 
 from __future__ import annotations
+
+from flask import current_app, request, url_for
+from flask_babel import lazy_gettext as _l
+from werkzeug.datastructures import FileStorage
+
+from portal.blueprints.api import (
+    api_user,
+    bp,
+    check,
+    json_object,
+    list_page,
+    record_read,
+    unknown_fields,
+    whole_number,
+)
+from portal.blueprints.api.cases import org_ref
+from portal.db import db_session
+from portal.downloads import send_version_file
+from portal.models import Document, DocumentVersion, User
+from portal.services import access, cases, documents
+from portal.services.diff import diff_versions
+from portal.services.documents import Content, Upload
+from portal.services.errors import InvalidInput, NotFound
+from portal.web import client_ip, save_context
+
+COMMON_FIELDS = {"title", "visibility"}
+CONTENT_FIELDS = {
+    "note": {"text"},
+    "assessment": {"fields"},
+    "agreement": {"fields"},
+    "file": set(),
+}
+VERSION_FIELDS = {"base_version", "comment"}
+RESTORE_FIELDS = {"version", "base_version"}
+
+
+@bp.get("/cases/<int:case_id>/documents")
+def list_documents(case_id: int):
+    """The case's documents the user may see, a page at a time."""
+    session = db_session()
+    case = cases.get_case(session, api_user(), case_id)
+    rows = documents.list_documents(session, api_user(), case)
+    return list_page([document for document, _version in rows], document_summary_json)
+
+
+@bp.post("/cases/<int:case_id>/documents")
+def create_document(case_id: int):
+    """A new document with version 1: JSON for notes and forms, multipart for files."""
+    user = api_user()
+    case = cases.get_case(db_session(), user, case_id)
+    access.require(user, access.EDIT_CASE, case)
+    data, multipart = _body()
+    if multipart:
+        doc_type = "file"
+        errors = unknown_fields(data, COMMON_FIELDS | {"file"})
+    else:
+        doc_type = data.get("type")
+        allowed = COMMON_FIELDS | {"type"}
+        if doc_type in CONTENT_FIELDS:
+            allowed |= CONTENT_FIELDS[doc_type]
+        else:
+            allowed |= {"text", "fields"}
+        errors = unknown_fields(data, allowed)
+        if not isinstance(doc_type, str) or doc_type not in CONTENT_FIELDS:
+            errors["type"] = "required" if doc_type is None else "invalid"
+    visibility = data.get("visibility", "case")
+    if not isinstance(visibility, str):
+        errors["visibility"] = "invalid"
+    content = _content(doc_type, data, errors)
+    check(errors)
+    document = documents.create_document(
+        db_session(), user, case, doc_type=doc_type, title=data.get("title") or "",
+        content=content, ctx=save_context(), visibility=visibility, ip=client_ip(),
+    )  # fmt: skip
+    location = url_for("api.get_document", document_id=document.id)
+    return document_json(document), 201, {"Location": location}
+
+
+@bp.get("/documents/<int:document_id>")
+def get_document(document_id: int):
+    """A document with its version list (newest first)."""
+    document = documents.get_document(db_session(), api_user(), document_id)
+    record_read("view", "document", document.id, document.case_id)
+    return document_json(document)
+
+
+@bp.post("/documents/<int:document_id>/versions")
+def add_version(document_id: int):
+    """Save a new version on top of ``base_version``; 409 when that is stale."""
+    user = api_user()
+    document = documents.get_document(db_session(), user, document_id)
+    access.require(user, access.EDIT_DOCUMENT, document)
+    data, multipart = _body()
+    allowed = COMMON_FIELDS | VERSION_FIELDS | CONTENT_FIELDS[document.type]
+    if not multipart:
+        allowed.add("type")
+    elif document.type == "file":
+        allowed.add("file")
+    errors = unknown_fields(data, allowed)
+    for name in ("type", "visibility"):
+        if name in data and data[name] != getattr(document, name):
+            errors[name] = "cannot_change"
+    comment = data.get("comment") or ""
+    if not isinstance(comment, str):
+        errors["comment"] = "must_be_text"
+    base_version = _integer(data, "base_version", errors, multipart)
+    content = _content(document.type, data, errors)
+    check(errors)
+    version = documents.add_version(
+        db_session(), user, document, base_version=base_version, content=content,
+        ctx=save_context(), title=data.get("title"), comment=comment, ip=client_ip(),
+    )  # fmt: skip
+    return _created_version(document, version)
+
+
+@bp.get("/documents/<int:document_id>/versions/<int:number>")
+def get_version(document_id: int, number: int):
+    """One version: metadata and its text, fields or file description."""
+    session = db_session()
+    document = documents.get_document(session, api_user(), document_id)
+    version = documents.get_version(session, document, number)
+    record_read("view", "document", document.id, document.case_id, version=number)
+    return version_json(version)
+
+
+@bp.get("/documents/<int:document_id>/versions/<int:number>/content")
+def get_version_content(document_id: int, number: int):
+    """The stored file of an upload version, always as a download."""
+    session = db_session()
+    document = documents.get_document(session, api_user(), document_id)
+    version = documents.get_version(session, document, number)
+    if version.blob is None:
+        raise NotFound()
+    record_read("download", "document", document.id, document.case_id, version=number)
+    return send_version_file(current_app.extensions["portal.blobs"], version)
+
+
+@bp.get("/documents/<int:document_id>/diff")
+def diff(document_id: int):
+    """What changed between versions ``from`` and ``to``."""
+    session = db_session()
+    document = documents.get_document(session, api_user(), document_id)
+    errors: dict[str, str] = {}
+    numbers = {}
+    for name in ("from", "to"):
+        value = request.args.get(name, "")
+        numbers[name] = whole_number(value)
+        if numbers[name] is None:
+            errors[name] = "must_be_integer" if value else "required"
+    if errors:
+        raise InvalidInput(_l("Please check the input."), fields=errors)
+    old = documents.get_version(session, document, numbers["from"])
+    new = documents.get_version(session, document, numbers["to"])
+    record_read("view", "document", document.id, document.case_id, diff=[old.number, new.number])
+    return diff_json(document, old, new)
+
+
+@bp.post("/documents/<int:document_id>/restore")
+def restore(document_id: int):
+    """Add a new version equal to an old one."""
+    user = api_user()
+    document = documents.get_document(db_session(), user, document_id)
+    access.require(user, access.EDIT_DOCUMENT, document)
+    data = json_object()
+    errors = unknown_fields(data, RESTORE_FIELDS)
+    number = _integer(data, "version", errors, multipart=False)
+    base_version = _integer(data, "base_version", errors, multipart=False)
+    check(errors)
+    version = documents.restore(
+        db_session(), user, document, number=number, base_version=base_version, ip=client_ip()
+    )
+    return _created_version(document, version)
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def _body() -> tuple[dict, bool]:
+    """The request's fields: from multipart/form-data (with ``file``) or a JSON object."""
+    if request.mimetype == "multipart/form-data":
+        data: dict = dict(request.form.items())
+        for name, upload in request.files.items():
+            data[name] = upload
+        return data, True
+    return json_object(), False
+
+
+def _content(doc_type: object, data: dict, errors: dict[str, str]) -> Content:
+    """What the save carries for ``doc_type``; type errors go into ``errors``."""
+    if data.get("title") is not None and not isinstance(data["title"], str):
+        errors["title"] = "must_be_text"
+    if doc_type == "note":
+        text = data.get("text")
+        if text is not None and not isinstance(text, str):
+            errors["text"] = "must_be_text"
+        return Content(text=text)
+    if doc_type in ("assessment", "agreement"):
+        return Content(fields=data.get("fields"))
+    upload = data.get("file")
+    if doc_type != "file" or upload is None:
+        return Content()
+    if not isinstance(upload, FileStorage):
+        errors["file"] = "must_be_file"
+        return Content()
+    return Content(upload=Upload(upload.stream, upload.filename or ""))
+
+
+def _integer(data: dict, name: str, errors: dict[str, str], multipart: bool) -> int | None:
+    """A required whole number (a digit string in multipart forms)."""
+    value = data.get(name)
+    if multipart and isinstance(value, str):
+        number = whole_number(value)
+        value = None if value == "" else value if number is None else number
+    if value is None:
+        errors[name] = "required"
+    elif not isinstance(value, int) or isinstance(value, bool):
+        errors[name] = "must_be_integer"
+    else:
+        return value
+    return None
+
+
+def _created_version(document: Document, version: DocumentVersion):
+    location = url_for("api.get_version", document_id=document.id, number=version.number)
+    return version_json(version), 201, {"Location": location}
+
+
+# ---------------------------------------------------------------- serialisers
+
+
+def user_ref(user: User | None) -> dict | None:
+    """``{id, name}`` of a user."""
+    return None if user is None else {"id": user.id, "name": user.name}
+
+
+def document_summary_json(document: Document) -> dict:
+    """A document as the case folder lists it."""
+    return {
+        "id": document.id,
+        "case_id": document.case_id,
+        "type": document.type,
+        "title": document.title,
+        "visibility": document.visibility,
+        "current_version": document.current_version,
+        "author_organisation": org_ref(document.author_organisation),
+        "created_at": document.created_at.isoformat(),
+        "updated_at": document.updated_at.isoformat(),
+    }
+
+
+def document_json(document: Document) -> dict:
+    """A document with its versions, newest first."""
+    versions = documents.list_versions(db_session(), document)
+    summary = document_summary_json(document)
+    return {**summary, "versions": [version_summary_json(v) for v in versions]}
+
+
+def version_summary_json(version: DocumentVersion) -> dict:
+    """Who saved a version, when, and why."""
+    return {
+        "number": version.number,
+        "title": version.title,
+        "created_at": version.created_at.isoformat(),
+        "author": user_ref(version.author),
+        "organisation": org_ref(version.organisation),
+        "comment": version.comment,
+        "restored_from": version.restored_from,
+    }
+
+
+def version_json(version: DocumentVersion) -> dict:
+    """A version with its contents: note text, form fields or the file's description."""
+    blob = version.blob
+    file = None
+    if blob is not None:
+        file = {
+            "filename": version.filename,
+            "media_type": blob.media_type,
+            "size": blob.size,
+            "sha256": blob.sha256,
+            "extraction": version.extraction,
+            "extraction_note": version.extraction_note,
+        }
+    return {
+        **version_summary_json(version),
+        "document_id": version.document_id,
+        "text": version.text,
+        "fields": version.fields,
+        "file": file,
+        "extracted_text": version.extracted_text,
+    }
+
+
+def diff_json(document: Document, old: DocumentVersion, new: DocumentVersion) -> dict:
+    """A version diff: text lines or field changes, plus title and file changes."""
+    result = diff_versions(old, new)
+    file = None
+    if result.file is not None:
+        file = {"from": result.file["old"], "to": result.file["new"]}
+    return {
+        "document_id": document.id,
+        "from": result.old,
+        "to": result.new,
+        "kind": result.kind,
+        "unchanged": result.unchanged,
+        "title": None if result.title is None else {"from": result.title[0], "to": result.title[1]},
+        "lines": [{"op": row.op, "old": row.old, "new": row.new} for row in result.rows],
+        "changes": [{"field": c.field, "from": c.old, "to": c.new} for c in result.changes],
+        "file": file,
+    }
