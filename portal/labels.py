@@ -1,5 +1,6 @@
 """Human-readable, translated names for the portal's fixed vocabularies."""
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 ROLE_LABELS = {
@@ -18,6 +19,51 @@ ORGANISATION_KIND_LABELS = {
     "sonstige": _l("Other"),
 }
 
+# Keys and order follow portal.models (PHASES, FOCUS_AREAS, GENDERS, DOCUMENT_TYPES).
+PHASE_LABELS = {
+    "erstberatung": _l("Initial consultation"),
+    "bestandsaufnahme": _l("Assessment"),
+    "integrationsvereinbarung": _l("Integration agreement"),
+    "monitoring": _l("Monitoring"),
+    "abgeschlossen": _l("Closed"),
+}
+
+FOCUS_AREA_LABELS = {
+    "sprache": _l("Language"),
+    "arbeit": _l("Work"),
+    "bildung": _l("Education"),
+    "wohnen": _l("Housing"),
+    "gesundheit": _l("Health"),
+    "aufenthalt": _l("Residence status"),
+    "familie": _l("Family"),
+    "gleichstellung": _l("Equality"),
+    "ehrenamt": _l("Volunteering"),
+    "finanzen": _l("Finances"),
+    "sonstiges": _l("Other topics"),
+}
+
+GENDER_LABELS = {
+    "female": _l("female"),
+    "male": _l("male"),
+    "diverse": _l("diverse"),
+    "unspecified": _l("not specified"),
+}
+
+DOCUMENT_TYPE_LABELS = {
+    "note": _l("Consultation note"),
+    "assessment": _l("Assessment"),
+    "agreement": _l("Integration agreement"),
+    "file": _l("File"),
+}
+
+# Headings of the document groups in a case folder.
+DOCUMENT_GROUP_LABELS = {
+    "note": _l("Consultation notes"),
+    "assessment": _l("Assessments"),
+    "agreement": _l("Integration agreements"),
+    "file": _l("Files"),
+}
+
 
 def role_label(role: str) -> str:
     """The translated name of a role."""
@@ -27,3 +73,47 @@ def role_label(role: str) -> str:
 def kind_label(kind: str) -> str:
     """The translated name of an organisation kind."""
     return str(ORGANISATION_KIND_LABELS.get(kind, kind))
+
+
+def phase_label(phase: str) -> str:
+    """The translated name of a case phase."""
+    return str(PHASE_LABELS.get(phase, phase))
+
+
+def focus_label(area: str) -> str:
+    """The translated name of a focus area."""
+    return str(FOCUS_AREA_LABELS.get(area, area))
+
+
+def gender_label(gender: str) -> str:
+    """The translated name of a gender."""
+    return str(GENDER_LABELS.get(gender, gender))
+
+
+def document_type_label(doc_type: str) -> str:
+    """The translated name of one document of a type."""
+    return str(DOCUMENT_TYPE_LABELS.get(doc_type, doc_type))
+
+
+def document_group_label(doc_type: str) -> str:
+    """The translated heading for the documents of a type."""
+    return str(DOCUMENT_GROUP_LABELS.get(doc_type, doc_type))
+
+
+def birth_date_label(iso: str | None) -> str:
+    """A partial ISO birth date (``1990``, ``1990-05``, ``1990-05-17``) as people write it."""
+    if not iso:
+        return ""
+    if str(get_locale()) != "de":
+        return iso
+    return ".".join(reversed(iso.split("-")))
+
+
+LABEL_HELPERS = {
+    "phase_label": phase_label,
+    "focus_label": focus_label,
+    "gender_label": gender_label,
+    "document_type_label": document_type_label,
+    "document_group_label": document_group_label,
+    "birth_date_label": birth_date_label,
+}
