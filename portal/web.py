@@ -239,8 +239,11 @@ def _register_blueprints(app: Flask) -> None:
     from portal.blueprints.cases import bp as cases_bp
     from portal.blueprints.documents import bp as documents_bp
     from portal.blueprints.main import bp as main_bp
+    from portal.blueprints.privacy import bp as privacy_bp
 
     csrf.exempt(api_bp)  # bearer tokens only, no cookies: nothing to forge
-    blueprints = (auth_bp, main_bp, account_bp, admin_bp, cases_bp, documents_bp, api_bp)
+    blueprints = (
+        auth_bp, main_bp, account_bp, admin_bp, cases_bp, documents_bp, privacy_bp, api_bp,
+    )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

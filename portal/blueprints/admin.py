@@ -7,8 +7,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from portal.db import db_session
+from portal.forms import choices
 from portal.forms.account import ConfirmForm
-from portal.forms.admin import OrganisationForm, PasswordResetForm, UserForm, choices
+from portal.forms.admin import OrganisationForm, PasswordResetForm, UserForm
 from portal.services import access, accounts, tokens
 from portal.services.errors import ValidationFailed
 from portal.web import client_ip

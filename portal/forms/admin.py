@@ -5,19 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from portal.forms import choices
 from portal.labels import ORGANISATION_KIND_LABELS, ROLE_LABELS
-
-try:
-    from wtforms.fields.choices import SelectChoice
-except ImportError:  # WTForms < 3.3 knows only (value, label) pairs
-
-    def SelectChoice(value, label):
-        return (value, label)
-
-
-def choices(pairs) -> list:
-    """Select options from (value, label) pairs; WTForms 3.4 no longer accepts bare tuples."""
-    return [SelectChoice(value, label) for value, label in pairs]
 
 
 class OrganisationForm(FlaskForm):

@@ -1,0 +1,284 @@
+"""Consents, hand-over, the audit trail, and data-subject requests (Art. 15 and 17 GDPR)."""
+
+from __future__ import annotations
+
+import tempfile
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from portal.db import db_session
+from portal.downloads import content_disposition
+from portal.forms import choices
+from portal.forms.privacy import ConsentForm, EraseForm, HandOverForm, RevokeForm
+from portal.models import Organisation
+from portal.models.base import local_today
+from portal.services import access, audit, cases, consents, export, retention
+from portal.services.documents import Upload
+from portal.services.errors import PortalError, ValidationFailed
+from portal.web import client_ip, save_context
+
+bp = Blueprint("privacy", __name__)
+PER_PAGE = 50
+
+AUDIT_ACTION_LABELS = {
+    "view": _l("viewed"),
+    "download": _l("downloaded"),
+    "print": _l("printed"),
+    "export": _l("exported"),
+    "search": _l("searched"),
+    "create": _l("created"),
+    "update": _l("changed"),
+    "share": _l("consent recorded"),
+    "revoke": _l("revoked"),
+    "handover": _l("lead handed over"),
+    "delete": _l("deleted"),
+    "login": _l("logged in"),
+    "logout": _l("logged out"),
+    "login_failed": _l("login failed"),
+    "login_throttled": _l("login blocked (too many attempts)"),
+    "password_change": _l("password changed"),
+}
+
+
+@bp.app_template_global()
+def audit_action_label(action: str) -> str:
+    """The translated name of an audit action."""
+    return str(AUDIT_ACTION_LABELS.get(action, action))
+
+
+@bp.before_request
+@login_required
+def _require_login() -> None:
+    """Every page here needs a logged-in user."""
+
+
+@bp.route("/cases/<int:case_id>/consents", methods=["GET", "POST"])
+def consent_list(case_id: int):
+    """The case's consents, and (for the lead organisation) the form to record one."""
+    case = cases.get_case(db_session(), current_user, case_id)
+    form = _consent_form(case)
+    status = 200
+    if request.method == "POST":
+        access.require(current_user, access.MANAGE_CONSENT, case)
+        if form.validate_on_submit():
+            try:
+                consents.record(
+                    db_session(), current_user, case,
+                    organisation_ids=form.organisation_ids.data,
+                    valid_from=form.valid_from.data, valid_until=form.valid_until.data,
+                    purpose=form.purpose.data, data_categories=form.data_categories.data,
+                    note=form.note.data or "", form=_scan(form), ctx=save_context(),
+                    ip=client_ip(),
+                )  # fmt: skip
+            except PortalError as exc:  # invalid fields, or a refused scan (type, size)
+                db_session().rollback()
+                _attach(form, exc)
+            else:
+                flash(_("The consent was recorded."), "success")
+                return redirect(url_for("privacy.consent_list", case_id=case.id))
+        status = 422
+    return _consents_page(case, form=form), status
+
+
+@bp.post("/cases/<int:case_id>/consents/<int:consent_id>/revoke")
+def revoke(case_id: int, consent_id: int):
+    """Revoke a consent; access ends at once."""
+    case = cases.get_case(db_session(), current_user, case_id)
+    form = RevokeForm()
+    if form.validate_on_submit():
+        consents.revoke(
+            db_session(), current_user, case, consent_id, note=form.note.data or "", ip=client_ip()
+        )
+        flash(_("The consent was revoked. Access ends now."), "success")
+    return redirect(url_for("privacy.consent_list", case_id=case.id))
+
+
+@bp.post("/cases/<int:case_id>/handover")
+def hand_over(case_id: int):
+    """Pass the lead to an organisation with a current consent."""
+    case = cases.get_case(db_session(), current_user, case_id)
+    form = HandOverForm()
+    form.organisation_id.choices = _handover_choices(case)
+    if form.validate_on_submit():
+        try:
+            consents.hand_over(
+                db_session(), current_user, case, organisation_id=form.organisation_id.data,
+                ip=client_ip(),
+            )  # fmt: skip
+        except ValidationFailed as exc:
+            db_session().rollback()
+            flash(str(exc.message), "error")
+            return redirect(url_for("privacy.consent_list", case_id=case_id))
+        flash(_("The lead was handed over."), "success")
+        if not access.can(current_user, access.READ_CASE, case):
+            return redirect(url_for("main.index"))
+    return redirect(url_for("privacy.consent_list", case_id=case_id))
+
+
+@bp.get("/cases/<int:case_id>/audit")
+def case_audit(case_id: int):
+    """Who did what with this case (lead organisation and coordinators)."""
+    case = cases.get_case(db_session(), current_user, case_id, access.READ_CASE_METADATA)
+    statement = audit.case_events(db_session(), current_user, case)
+    return _events_page("privacy/audit.html", statement, case=case)
+
+
+@bp.get("/cases/<int:case_id>/audit.csv")
+def case_audit_csv(case_id: int):
+    """The case's audit trail as CSV (the export itself is audited)."""
+    case = cases.get_case(db_session(), current_user, case_id, access.READ_CASE_METADATA)
+    events = list(db_session().scalars(audit.case_events(db_session(), current_user, case)))
+    audit.record(
+        db_session(), "export", actor=current_user, object_type="audit_trail", object_id=case.id,
+        case_id=case.id, ip=client_ip(),
+    )  # fmt: skip
+    users = audit.actors(db_session(), events)
+    organisations = {o.id: o.name for o in db_session().scalars(select(Organisation))}
+    lines = ["id;at;action;user;organisation;object_type;object_id"]
+    for event in events:
+        user = users.get(event.user_id)
+        cells = [
+            event.id, event.at.isoformat(), event.action, user.email if user else "",
+            organisations.get(event.organisation_id, ""), event.object_type, event.object_id or "",
+        ]  # fmt: skip
+        lines.append(";".join(export._csv_cell(cell) for cell in cells))
+    response = Response("\n".join(lines) + "\n", mimetype="text/csv")
+    response.headers["Content-Disposition"] = content_disposition(
+        "attachment", f"audit-{case.reference}.csv"
+    )
+    return response
+
+
+@bp.get("/account/activity")
+def own_activity():
+    """Everything the user did, newest first."""
+    return _events_page("privacy/activity.html", audit.own_events(current_user))
+
+
+@bp.get("/cases/<int:case_id>/data-request")
+def data_request(case_id: int):
+    """Export (Art. 15) and erasure (Art. 17) for the person of this case."""
+    case = cases.get_case(db_session(), current_user, case_id)
+    access.require(current_user, access.EXPORT_PERSON_DATA, case)
+    return render_template("privacy/data_request.html", case=case, erase_form=EraseForm())
+
+
+@bp.post("/cases/<int:case_id>/export")
+def export_case(case_id: int):
+    """Everything about the person as one ZIP (Art. 15 GDPR)."""
+    case = cases.get_case(db_session(), current_user, case_id)
+    data = export.collect(db_session(), current_user, case)
+    summary = render_template("privacy/export_summary.html", data=data, today=local_today())
+    out = tempfile.SpooledTemporaryFile(max_size=8 * 2**20)  # noqa: SIM115  (send_file closes it)
+    export.write_zip(data, current_app.extensions["portal.blobs"], summary, out)
+    out.seek(0)
+    audit.record(
+        db_session(), "export", actor=current_user, object_type="case", object_id=case.id,
+        case_id=case.id, ip=client_ip(), detail={"kind": "art15"},
+    )  # fmt: skip
+    response = send_file(out, mimetype="application/zip", max_age=0)
+    response.headers["Content-Disposition"] = content_disposition(
+        "attachment", f"auskunft-{case.reference}.zip"
+    )
+    return response
+
+
+@bp.post("/cases/<int:case_id>/erase")
+def erase(case_id: int):
+    """Erase the case and the person on request (Art. 17 GDPR), after typing the reference."""
+    db = db_session()
+    case = cases.get_case(db, current_user, case_id)
+    access.require(current_user, access.EXPORT_PERSON_DATA, case)
+    form = EraseForm()
+    if not form.validate_on_submit() or form.confirm_reference.data.strip() != case.reference:
+        form.confirm_reference.errors = [_("The reference does not match. Nothing was deleted.")]
+        return render_template("privacy/data_request.html", case=case, erase_form=form), 422
+    store = current_app.extensions["portal.blobs"]
+    report = retention.erase_case(db, store, current_user, case, ip=client_ip())
+    db.commit()
+    retention.delete_unreferenced_blob_files(store, report.blobs_deleted)
+    flash(
+        _("The case was erased. Deletion certificate no. %(n)d.", n=report.certificate_id),
+        "success",
+    )
+    return redirect(url_for("main.index"))
+
+
+def _consent_form(case) -> ConsentForm:
+    form = ConsentForm()
+    organisations = db_session().scalars(
+        select(Organisation).where(Organisation.active).order_by(Organisation.name)
+    )
+    form.organisation_ids.choices = choices(
+        (org.id, org.name) for org in organisations if org.id != case.lead_organisation_id
+    )
+    return form
+
+
+def _handover_choices(case) -> list:
+    ids = access.organisations_with_access(case) - {case.lead_organisation_id}
+    if not ids:
+        return []
+    rows = db_session().scalars(select(Organisation).where(Organisation.id.in_(ids)))
+    return choices((org.id, org.name) for org in rows)
+
+
+def _consents_page(case, form: ConsentForm) -> str:
+    handover = HandOverForm()
+    handover.organisation_id.choices = _handover_choices(case)
+    return render_template(
+        "privacy/consents.html",
+        case=case,
+        form=form,
+        revoke_form=RevokeForm(formdata=None),
+        handover_form=handover,
+        today=local_today(),
+        can_manage=access.can(current_user, access.MANAGE_CONSENT, case),
+    )
+
+
+def _scan(form: ConsentForm) -> Upload | None:
+    upload = form.form_scan.data
+    if not upload or not upload.filename:
+        return None
+    return Upload(stream=upload.stream, filename=upload.filename)
+
+
+def _attach(form, exc: PortalError) -> None:
+    shown = False
+    for name in exc.fields:
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = [*field.errors, str(exc.message)]
+            shown = True
+    if not shown:
+        flash(str(exc.message), "error")
+
+
+def _events_page(template: str, statement, **context) -> str:
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page = 1
+    db = db_session()
+    total = db.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    events = list(db.scalars(statement.limit(PER_PAGE).offset((page - 1) * PER_PAGE)))
+    organisations = {o.id: o.name for o in db.scalars(select(Organisation))}
+    return render_template(
+        template, events=events, users=audit.actors(db, events), organisations=organisations,
+        page=page, pages=max(1, -(-total // PER_PAGE)), total=total, **context,
+    )  # fmt: skip

@@ -1,0 +1,147 @@
+"""Consent pages, hand-over, audit trail, Art. 15 export and Art. 17 erasure through the web."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+from sqlalchemy import select
+
+from portal.models import AuditEvent, Case, DeletionCertificate
+from portal.services import access, consents
+from tests.conftest import Auth
+
+
+@pytest.fixture
+def setup(app, db, make_user, make_case, make_note):
+    """Stadt leads a case with a note; Caritas is a partner; both logged in on own clients."""
+    stadt = make_user(name="Sabine Hoffmann")
+    caritas = make_user(name="Agnieszka Nowak")
+    case = make_case(stadt, given_name="Rania", family_name="Haddad")
+    note = make_note(stadt, case, text="Gespräch über Sprachkurs.")
+    clients = {}
+    for name, user in (("stadt", stadt), ("caritas", caritas)):
+        client = app.test_client()
+        Auth(client).login(user.email)
+        clients[name] = client
+    return stadt, caritas, case, note, clients
+
+
+def _post(client, url: str, data: dict, page: str):
+    from tests.conftest import csrf_token
+
+    token = csrf_token(client.get(page).text)
+    return client.post(url, data={**data, "csrf_token": token}, follow_redirects=False)
+
+
+def test_recording_a_consent_opens_the_case_to_the_partner(db, setup):
+    stadt, caritas, case, note, clients = setup
+    page = f"/cases/{case.id}/consents"
+    assert clients["caritas"].get(page).status_code == 404
+    response = _post(
+        clients["stadt"], page,
+        {"organisation_ids": str(caritas.organisation_id), "purpose": "Beratung Arbeit",
+         "data_categories": ["arbeit", "sprache"]},
+        page,
+    )  # fmt: skip
+    assert response.status_code == 302
+    listing = clients["caritas"].get(page)
+    assert listing.status_code == 200 and "Beratung Arbeit" in listing.text
+    assert "Einwilligung erfassen" not in listing.text  # partners cannot record consents
+    db.expire_all()
+    assert access.can(caritas, access.READ_DOCUMENT, note)
+
+
+def test_consent_without_organisation_is_refused(db, setup):
+    _stadt, _caritas, case, _note, clients = setup
+    page = f"/cases/{case.id}/consents"
+    response = _post(clients["stadt"], page, {"purpose": "x"}, page)
+    assert response.status_code == 422
+    assert db.get(Case, case.id).consents == []
+
+
+def test_partner_cannot_record_or_revoke(db, setup):
+    stadt, caritas, case, _note, clients = setup
+    consent = consents.record(db, stadt, case, organisation_ids=[caritas.organisation_id])
+    db.commit()
+    page = f"/cases/{case.id}/consents"
+    data = {"organisation_ids": str(caritas.organisation_id), "purpose": "x"}
+    assert _post(clients["caritas"], page, data, page).status_code == 403
+    revoke = f"/cases/{case.id}/consents/{consent.id}/revoke"
+    assert _post(clients["caritas"], revoke, {}, page).status_code == 403
+
+
+def test_revocation_through_the_page_ends_access_at_once(db, setup):
+    stadt, caritas, case, _note, clients = setup
+    consent = consents.record(db, stadt, case, organisation_ids=[caritas.organisation_id])
+    db.commit()
+    page = f"/cases/{case.id}/consents"
+    assert clients["caritas"].get(page).status_code == 200
+    response = _post(clients["stadt"], f"{page}/{consent.id}/revoke", {"note": "widerrufen"}, page)
+    assert response.status_code == 302
+    assert clients["caritas"].get(page).status_code == 404
+
+
+def test_hand_over_moves_the_lead(db, setup):
+    stadt, caritas, case, _note, clients = setup
+    consents.record(db, stadt, case, organisation_ids=[caritas.organisation_id])
+    db.commit()
+    page = f"/cases/{case.id}/consents"
+    response = _post(
+        clients["stadt"], f"/cases/{case.id}/handover",
+        {"organisation_id": str(caritas.organisation_id)}, page,
+    )  # fmt: skip
+    assert response.status_code == 302
+    db.expire_all()
+    assert db.get(Case, case.id).lead_organisation_id == caritas.organisation_id
+
+
+def test_audit_trail_for_lead_and_coordinators_only(app, db, setup, make_user):
+    stadt, caritas, case, _note, clients = setup
+    consents.record(db, stadt, case, organisation_ids=[caritas.organisation_id])
+    db.commit()
+    url = f"/cases/{case.id}/audit"
+    page = clients["stadt"].get(url)
+    assert page.status_code == 200 and "Sabine Hoffmann" in page.text
+    assert clients["caritas"].get(url).status_code == 403  # partner: no trail
+    coordinator = app.test_client()
+    Auth(coordinator).login(make_user(role="coordinator").email)
+    assert coordinator.get(url).status_code == 200
+    csv = clients["stadt"].get(f"{url}.csv")
+    assert csv.status_code == 200 and csv.mimetype == "text/csv"
+    assert "attachment" in csv.headers["Content-Disposition"]
+    assert db.scalar(select(AuditEvent).where(AuditEvent.object_type == "audit_trail"))
+
+
+def test_own_activity_lists_own_logins(setup):
+    _stadt, _caritas, _case, _note, clients = setup
+    page = clients["stadt"].get("/account/activity")
+    assert page.status_code == 200 and "angemeldet" in page.text
+
+
+def test_export_zip_is_complete_and_audited(db, setup):
+    _stadt, _caritas, case, _note, clients = setup
+    page = f"/cases/{case.id}/data-request"
+    assert clients["caritas"].get(page).status_code == 404
+    response = _post(clients["stadt"], f"/cases/{case.id}/export", {}, page)
+    assert response.status_code == 200 and response.mimetype == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    assert "Rania Haddad" in archive.read("zusammenfassung.html").decode()
+    assert any(n.endswith(".txt") for n in archive.namelist())
+    assert db.scalar(select(AuditEvent).where(AuditEvent.action == "export"))
+
+
+def test_erasure_needs_the_typed_reference(db, setup):
+    _stadt, _caritas, case, _note, clients = setup
+    page = f"/cases/{case.id}/data-request"
+    wrong = _post(clients["stadt"], f"/cases/{case.id}/erase", {"confirm_reference": "KIM-1"}, page)
+    assert wrong.status_code == 422
+    assert db.get(Case, case.id) is not None
+    right = _post(
+        clients["stadt"], f"/cases/{case.id}/erase", {"confirm_reference": case.reference}, page
+    )
+    assert right.status_code == 302
+    db.expunge_all()
+    assert db.get(Case, case.id) is None
+    assert db.scalar(select(DeletionCertificate)).reason == "erasure_request"
