@@ -12,6 +12,23 @@ def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
+def api_client(client, make_token):
+    """``api_client(...)(user).post(url, json=...)``: the test client with ``user``'s token."""
+
+    class Api:
+        def __init__(self, user):
+            self.headers = bearer(make_token(user))
+
+        def __getattr__(self, method):
+            def call(url, **kwargs):
+                headers = {**self.headers, **kwargs.pop("headers", {})}
+                return getattr(client, method)(url, headers=headers, **kwargs)
+
+            return call
+
+    return Api
+
+
 def assert_error(response, status: int, code: str | None = None) -> dict:
     """The response is the API's JSON error object with ``status``."""
     assert response.status_code == status, response.text

@@ -9,7 +9,12 @@ from sqlalchemy import func, select
 
 from portal.models import AuditEvent, Case, Person, utcnow
 from portal.services import cases
-from tests.integration.test_api import assert_error, assert_matches, bearer, response_schema
+from tests.integration.test_api import (
+    api_client,
+    assert_error,
+    assert_matches,
+    response_schema,
+)
 
 AMINA = {"given_name": "Amina", "family_name": "Haddad", "birth_date": "1990-05-07"}
 
@@ -28,19 +33,7 @@ def worker(make_user):
 @pytest.fixture
 def api(client, make_token):
     """``api(user).get(...)`` etc.: the test client with the user's bearer token."""
-
-    class Api:
-        def __init__(self, user):
-            self.headers = bearer(make_token(user))
-
-        def __getattr__(self, method):
-            def call(url, **kwargs):
-                headers = {**self.headers, **kwargs.pop("headers", {})}
-                return getattr(client, method)(url, headers=headers, **kwargs)
-
-            return call
-
-    return Api
+    return api_client(client, make_token)
 
 
 def _count(db, model) -> int:

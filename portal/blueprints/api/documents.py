@@ -58,13 +58,10 @@ def create_document(case_id: int):
         errors = unknown_fields(data, COMMON_FIELDS | {"file"})
     else:
         doc_type = data.get("type")
-        allowed = COMMON_FIELDS | {"type"}
-        if doc_type in CONTENT_FIELDS:
-            allowed |= CONTENT_FIELDS[doc_type]
-        else:
-            allowed |= {"text", "fields"}
-        errors = unknown_fields(data, allowed)
-        if not isinstance(doc_type, str) or doc_type not in CONTENT_FIELDS:
+        known = isinstance(doc_type, str) and doc_type in CONTENT_FIELDS
+        content_fields = CONTENT_FIELDS[doc_type] if known else {"text", "fields"}
+        errors = unknown_fields(data, COMMON_FIELDS | {"type"} | content_fields)
+        if not known:
             errors["type"] = "required" if doc_type is None else "invalid"
     visibility = data.get("visibility", "case")
     if not isinstance(visibility, str):
