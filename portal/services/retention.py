@@ -29,6 +29,7 @@ from portal.models import (
 from portal.models.base import LOCAL_TIMEZONE, local_today
 from portal.models.retention import DeletionCertificate
 from portal.services import access, audit
+from portal.services.documents import EXTRACT_JOB
 from portal.services.storage import BlobStore
 
 
@@ -168,7 +169,11 @@ def _delete_document(session: Session, document: Document, report: PurgeReport) 
     )
     version_ids = [v.id for v in versions]
     if version_ids:
-        session.execute(delete(OutboxJob).where(OutboxJob.object_id.in_(version_ids)))
+        session.execute(
+            delete(OutboxJob).where(
+                OutboxJob.kind == EXTRACT_JOB, OutboxJob.object_id.in_(version_ids)
+            )
+        )
         session.execute(delete(DocumentVersion).where(DocumentVersion.id.in_(version_ids)))
     session.delete(document)
     report.document_ids.append(document.id)

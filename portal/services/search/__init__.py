@@ -1,0 +1,165 @@
+"""Search: what goes into the index, keeping it in step (outbox jobs), and querying it.
+
+The index narrows results by ``acl`` tokens; every hit is then re-checked with the
+access policy, so a revoked consent hides results at once, even before the
+index has caught up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.models import Case, Document, DocumentVersion, User
+from portal.services import access
+from portal.services.search.backend import (
+    IndexEntry,
+    SearchBackend,
+    SearchQuery,
+    SearchResult,
+)
+
+INDEX_DOCUMENT_JOB = "index_document"
+INDEX_CASE_JOB = "index_case"
+UNINDEX_CASE_JOB = "unindex_case"
+REINDEX_BATCH = 200
+
+
+def make_backend(kind: str, path: Path, engine=None) -> SearchBackend:
+    """The configured backend: ``whoosh`` (default) or ``postgres``."""
+    if kind == "whoosh":
+        from portal.services.search.whoosh_backend import WhooshBackend
+
+        return WhooshBackend(path)
+    raise ValueError(f"unknown search backend {kind!r}")
+
+
+def acl_tokens(case: Case, document: Document) -> list[str]:
+    """Who may find this document: the author organisation for internal documents,
+    else every organisation with access to the case."""
+    if document.visibility == "internal":
+        return [f"o{document.author_organisation_id}"]
+    return [f"o{org_id}" for org_id in sorted(access.organisations_with_access(case))]
+
+
+def user_acl(user: User) -> list[str]:
+    """The tokens a user's searches may match (none for roles that see no contents)."""
+    if not user.active or user.role not in access.CASE_ROLES:
+        return []
+    return [f"o{user.organisation_id}"]
+
+
+def entries_for(session: Session, document: Document) -> list[IndexEntry]:
+    """Index entries for every version of a document."""
+    case = document.case
+    person = case.person
+    names = " ".join([person.given_name, person.family_name, *person.aliases])
+    acl = acl_tokens(case, document)
+    versions = session.scalars(
+        select(DocumentVersion).where(DocumentVersion.document_id == document.id)
+    )
+    return [
+        IndexEntry(
+            version_id=v.id,
+            document_id=document.id,
+            number=v.number,
+            current=v.number == document.current_version,
+            case_id=case.id,
+            case_reference=case.reference,
+            title=v.title,
+            body=v.extracted_text or "",
+            names=names,
+            type=document.type,
+            phase=case.phase,
+            focus=list(case.focus_areas),
+            organisation_id=document.author_organisation_id,
+            date=v.created_at,
+            acl=acl,
+        )
+        for v in versions
+    ]
+
+
+def index_document(session: Session, backend: SearchBackend, document_id: int) -> None:
+    """Outbox job: (re)index every version of a document."""
+    document = session.get(Document, document_id)
+    if document is not None:
+        backend.update(entries_for(session, document), [])
+
+
+def index_case(session: Session, backend: SearchBackend, case_id: int) -> None:
+    """Outbox job: reindex a case's documents (after consent, phase or lead changes)."""
+    documents = session.scalars(select(Document).where(Document.case_id == case_id))
+    entries = [entry for document in documents for entry in entries_for(session, document)]
+    if session.get(Case, case_id) is None:
+        backend.remove_case(case_id)
+    else:
+        backend.update(entries, [])
+
+
+def unindex_case(_session: Session, backend: SearchBackend, case_id: int) -> None:
+    """Outbox job: drop a deleted case from the index."""
+    backend.remove_case(case_id)
+
+
+def reindex_all(session: Session, backend: SearchBackend) -> int:
+    """Rebuild the index from the database; return the number of entries."""
+    backend.clear()
+    count = 0
+    last_id = 0
+    while True:
+        batch = list(
+            session.scalars(
+                select(Document)
+                .where(Document.id > last_id)
+                .order_by(Document.id)
+                .limit(REINDEX_BATCH)
+            )
+        )
+        if not batch:
+            return count
+        entries = [entry for document in batch for entry in entries_for(session, document)]
+        backend.update(entries, [])
+        count += len(entries)
+        last_id = batch[-1].id
+        session.expunge_all()
+
+
+@dataclass
+class Found:
+    """A hit the user may see, with its document and version."""
+
+    document: Document
+    version: DocumentVersion
+    score: float
+    highlights: list[str]
+
+
+def search(
+    session: Session, backend: SearchBackend, user: User, query: SearchQuery
+) -> tuple[list[Found], SearchResult]:
+    """Run ``query`` for ``user``; every hit re-checked with the access policy."""
+    result = backend.search(query, user_acl(user))
+    version_ids = [hit.version_id for hit in result.hits]
+    versions = {
+        v.id: v
+        for v in session.scalars(select(DocumentVersion).where(DocumentVersion.id.in_(version_ids)))
+    }
+    documents = {
+        d.id: d
+        for d in session.scalars(
+            select(Document).where(Document.id.in_({v.document_id for v in versions.values()}))
+        )
+    }
+    found = []
+    for hit in result.hits:
+        version = versions.get(hit.version_id)
+        document = documents.get(version.document_id) if version else None
+        if document is not None and access.can(user, access.READ_DOCUMENT, document):
+            found.append(Found(document, version, hit.score, hit.highlights))
+    hidden = len(result.hits) - len(found)
+    result.total = max(0, result.total - hidden)
+    return found, result

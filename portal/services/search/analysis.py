@@ -1,0 +1,61 @@
+"""German text analysis for search: stemming, and spellings without umlauts.
+
+"Räume", "Raeume" and "Raume" all become ``raum``; "Straße" and "Strasse" ``strass``;
+"Mannigfaltigkeiten" and "Mannigfaltigkeit" ``mannigfalt``. Documents and queries
+go through the same chain, so every spelling finds every other.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from whoosh.analysis import Filter, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
+from whoosh.lang import stopwords_for_language
+
+# Letters with their combining marks (Latin accents, Arabic vowel signs), so that a word
+# like "حَبيبي" stays one token.
+WORD = r"(?:\w|[\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed])+"
+
+# "ue" after "q" is no umlaut (Quelle); elsewhere ae/oe/ue are how umlauts are typed.
+_SPELLED_UMLAUT = re.compile(r"ae|oe|(?<!q)ue")
+_UMLAUT = {"ae": "ä", "oe": "ö", "ue": "ü"}
+# Letters that do not decompose into a base letter and a mark.
+_UNDECOMPOSABLE = str.maketrans({"ß": "ss", "ı": "i", "ł": "l", "ø": "o", "đ": "d", "æ": "ae"})
+
+
+class GermanSpellingFilter(Filter):
+    """Turn typed-out umlauts (ae, oe, ue) into umlauts, and ß into ss."""
+
+    def __call__(self, tokens):
+        for token in tokens:
+            text = _SPELLED_UMLAUT.sub(lambda m: _UMLAUT[m.group(0)], token.text)
+            token.text = text.translate(_UNDECOMPOSABLE)
+            yield token
+
+
+class FoldMarksFilter(Filter):
+    """Drop accents and vowel marks: ü → u, é → e, حَ → ح."""
+
+    def __call__(self, tokens):
+        for token in tokens:
+            decomposed = unicodedata.normalize("NFKD", token.text)
+            token.text = "".join(c for c in decomposed if not unicodedata.combining(c))
+            yield token
+
+
+def german_analyzer():
+    """Tokenise, lower-case, unify spellings, fold accents, drop stop words, stem (Snowball)."""
+    return (
+        RegexTokenizer(WORD)
+        | LowercaseFilter()
+        | GermanSpellingFilter()
+        | FoldMarksFilter()
+        | StopFilter(stoplist=stopwords_for_language("de"), minsize=2)
+        | StemFilter(lang="de", cachesize=50_000)
+    )
+
+
+def name_analyzer():
+    """For person names: unify spellings and fold accents, but no stemming or stop words."""
+    return RegexTokenizer(WORD) | LowercaseFilter() | GermanSpellingFilter() | FoldMarksFilter()

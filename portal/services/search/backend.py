@@ -1,0 +1,83 @@
+"""The search-backend interface: what indexing and querying need, whatever does the work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass
+class IndexEntry:
+    """One document version as the index sees it."""
+
+    version_id: int
+    document_id: int
+    number: int
+    current: bool
+    case_id: int
+    case_reference: str
+    title: str
+    body: str
+    names: str
+    type: str
+    phase: str
+    focus: list[str]
+    organisation_id: int
+    date: datetime
+    acl: list[str]
+
+
+@dataclass
+class SearchQuery:
+    """What the user asked for."""
+
+    text: str
+    types: list[str] = field(default_factory=list)
+    phase: str | None = None
+    focus: str | None = None
+    organisation_id: int | None = None
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+    case_id: int | None = None
+    all_versions: bool = False
+    sort: str = "relevance"  # or "date"
+    page: int = 1
+    per_page: int = 20
+
+
+@dataclass
+class Hit:
+    """A matching version, with highlighted passages (plain text with «» marks)."""
+
+    version_id: int
+    document_id: int
+    case_id: int
+    score: float
+    highlights: list[str]
+
+
+@dataclass
+class SearchResult:
+    """Hits of one page, the number of matches, facet counts, and whether time ran out."""
+
+    hits: list[Hit]
+    total: int
+    facets: dict[str, dict[str, int]]
+    incomplete: bool = False
+
+
+class SearchBackend(Protocol):
+    """Implemented by the Whoosh backend (default) and the PostgreSQL one."""
+
+    def update(self, entries: list[IndexEntry], remove_version_ids: list[int]) -> None:
+        """Add or replace ``entries`` and drop ``remove_version_ids``, in one commit."""
+
+    def remove_case(self, case_id: int) -> None:
+        """Drop every entry of a case."""
+
+    def search(self, query: SearchQuery, acl: list[str]) -> SearchResult:
+        """Entries matching ``query`` whose acl shares a token with ``acl``."""
+
+    def clear(self) -> None:
+        """Drop everything (before a full reindex)."""
