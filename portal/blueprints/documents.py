@@ -1,7 +1,475 @@
-"""Document pages: writing, versions, diff, restore, conflicts, uploads and downloads."""
+"""Document pages: writing, versions, diff, restore, conflicts, uploads and downloads.
+
+Every view loads the document (or case) through the services, which check access
+and answer NotFound for what the user may not see; saving goes through the services too.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import difflib
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import format_date, format_decimal, to_user_timezone
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from portal.db import db_session
+from portal.downloads import INLINE_TYPES, send_version_file
+from portal.forms import documents as forms
+from portal.forms.documents import RestoreForm, editor_form
+from portal.models import Document, DocumentVersion
+from portal.services import access, accounts, audit, cases, diff, documents
+from portal.services.documents import VersionConflict
+from portal.services.errors import InvalidInput, NotFound, PortalError, ValidationFailed
+from portal.services.filetypes import HostileFile, UnsupportedFile
+from portal.services.storage import UploadTooLarge
+from portal.web import client_ip, error_response, save_context
 
 bp = Blueprint("documents", __name__)
+
+UPLOAD_ERRORS = (UploadTooLarge, UnsupportedFile, HostileFile)
+_WORDS = re.compile(r"\s+|\w+|[^\w\s]")
+
+
+@bp.before_request
+@login_required
+def _require_login() -> None:
+    """Every page here needs a logged-in user."""
+
+
+@bp.route("/cases/<int:case_id>/documents/new", methods=["GET", "POST"])
+def new(case_id: int):
+    """Write a new document of ``?type=`` into the case folder (a chooser without a type)."""
+    session = db_session()
+    case = cases.get_case(session, current_user, case_id)
+    access.require(current_user, access.EDIT_CASE, case)
+    doc_type = request.args.get("type", "")
+    if not doc_type:
+        return render_template("documents/choose.html", case=case)
+    if doc_type not in forms.EDITORS:
+        raise NotFound()
+    organisations = _organisations(doc_type)
+    if request.method == "GET":
+        title = "" if doc_type == "file" else str(forms.DOCUMENT_TYPE_LABELS[doc_type])
+        form = editor_form(doc_type, editing=False, organisations=organisations,
+                           data={"title": title})  # fmt: skip
+    else:
+        form = editor_form(doc_type, editing=False, organisations=organisations)
+
+    def save(content):
+        return documents.create_document(
+            session, current_user, case, doc_type=doc_type, title=form.title.data or "",
+            content=content, ctx=save_context(), visibility=form.visibility.data,
+            comment=form.comment.data or "", ip=client_ip(),
+        )  # fmt: skip
+
+    return _editor(form, doc_type, case=case, document=None, save=save)
+
+
+@bp.route("/documents/<int:document_id>/edit", methods=["GET", "POST"])
+def edit(document_id: int):
+    """Save a new version, starting from the current one; a stale start is a conflict page."""
+    session = db_session()
+    document = documents.get_document(session, current_user, document_id)
+    access.require(current_user, access.EDIT_DOCUMENT, document)
+    organisations = _organisations(document.type)
+    if request.method == "GET":
+        current = documents.get_version(session, document, document.current_version)
+        data = forms.form_data(document.type, current, document.current_version)
+        form = editor_form(document.type, editing=True, organisations=organisations, data=data)
+    else:
+        form = editor_form(document.type, editing=True, organisations=organisations)
+
+    def save(content):
+        documents.add_version(
+            session, current_user, document, base_version=form.base_version.data,
+            content=content, ctx=save_context(), title=form.title.data or None,
+            comment=form.comment.data or "", ip=client_ip(),
+        )  # fmt: skip
+        return document
+
+    return _editor(form, document.type, case=document.case, document=document, save=save)
+
+
+def _editor(form, doc_type: str, *, case, document, save):
+    """The editor cycle: row buttons re-render, a valid form is saved, errors are shown."""
+    status = 200
+    if request.method == "POST":
+        changed = forms.row_action(form, request.form)
+        if changed is not None:
+            data, focus = changed
+            form = _rebuild(form, doc_type, document, data)
+            return _editor_page(form, doc_type, case, document, focus=focus, row_changed=True)
+        if form.validate_on_submit():
+            content, kept = form.content()
+            try:
+                saved = save(content)
+            except VersionConflict:
+                db_session().rollback()
+                return _conflict_page(form, document, content)
+            except ValidationFailed as exc:
+                db_session().rollback()
+                if not forms.attach_service_errors(form, exc, kept):
+                    flash(str(exc.message), "error")
+                status = 422
+            except UPLOAD_ERRORS as exc:
+                db_session().rollback()
+                form.file.errors = [*form.file.errors, str(exc.message)]
+                status = exc.status
+            else:
+                flash(_("The document was saved as version %(n)d.", n=saved.current_version),
+                      "success")  # fmt: skip
+                return redirect(url_for("documents.view", document_id=saved.id))
+        elif document is not None and form.base_version.errors:
+            raise InvalidInput(_("The form is incomplete. Please reload the page."))
+        else:
+            status = 422
+    return _editor_page(form, doc_type, case, document, status=status)
+
+
+def _rebuild(form, doc_type: str, document, data: dict, **overrides):
+    """The same editor again, from values instead of the request."""
+    return editor_form(
+        doc_type, editing=document is not None, organisations=_organisations(doc_type),
+        formdata=None, data={**data, **overrides},
+    )  # fmt: skip
+
+
+def _editor_page(form, doc_type, case, document, *, status=200, focus=None, row_changed=False):
+    return render_template(
+        "documents/editor.html",
+        form=form,
+        doc_type=doc_type,
+        case=case,
+        document=document,
+        focus=focus,
+        row_changed=row_changed,
+        errors=forms.error_summary(form),
+        action=_action_url(),
+    ), status
+
+
+def _conflict_page(form, document: Document, content):
+    """Nothing saved, nothing lost: the newer version beside the user's input, ready to merge."""
+    session = db_session()
+    saved = documents.get_version(session, document, document.current_version)
+    data = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
+    merge_form = _rebuild(form, document.type, document, data,
+                          base_version=document.current_version)  # fmt: skip
+    mine = DocumentVersion(number=0, title=form.title.data or saved.title, text=content.text,
+                           fields=content.fields)  # fmt: skip
+    comparison = diff.diff_versions(saved, mine) if document.type != "file" else None
+    return render_template(
+        "documents/conflict.html",
+        document=document,
+        case=document.case,
+        saved=saved,
+        mine=mine,
+        comparison=comparison,
+        uploaded_name=content.upload.filename if content.upload else None,
+        form=merge_form,
+        doc_type=document.type,
+        errors=[],
+        focus=None,
+        org_names=_org_names(document),
+        action=url_for("documents.edit", document_id=document.id),
+    ), 409
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _request_too_large(_exc):
+    """Flask refused the request body: show the upload form again with the reason."""
+    message = _("The file is larger than %(mb)d MB.", mb=_max_upload_mb())
+    session = db_session()
+    try:
+        if request.endpoint == "documents.new" and request.args.get("type") == "file":
+            case = cases.get_case(session, current_user, request.view_args["case_id"])
+            access.require(current_user, access.EDIT_CASE, case)
+            document, data = None, {}
+        elif request.endpoint == "documents.edit":
+            document = documents.get_document(
+                session, current_user, request.view_args["document_id"]
+            )
+            access.require(current_user, access.EDIT_DOCUMENT, document)
+            case = document.case
+            data = {"title": document.title, "base_version": document.current_version}
+        else:
+            return error_response(413, "too_large", message)
+    except PortalError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    doc_type = document.type if document is not None else "file"
+    if doc_type != "file":
+        return error_response(413, "too_large", message)
+    form = editor_form("file", editing=document is not None, formdata=None, data=data)
+    form.file.errors = [message]
+    return _editor_page(form, doc_type, case, document, status=413)
+
+
+@bp.get("/documents/<int:document_id>")
+def view(document_id: int):
+    """The current version, the list of versions and the compare form."""
+    document = documents.get_document(db_session(), current_user, document_id)
+    return _show(document, document.current_version)
+
+
+@bp.get("/documents/<int:document_id>/versions/<int:number>")
+def version(document_id: int, number: int):
+    """An earlier (or the current) version."""
+    document = documents.get_document(db_session(), current_user, document_id)
+    return _show(document, number)
+
+
+def _show(document: Document, number: int):
+    session = db_session()
+    shown = documents.get_version(session, document, number)
+    versions = documents.list_versions(session, document)
+    _audit(document, "view", number)
+    return render_template(
+        "documents/view.html",
+        document=document,
+        case=document.case,
+        version=shown,
+        versions=versions,
+        can_edit=access.can(current_user, access.EDIT_DOCUMENT, document),
+        restore_form=RestoreForm(),
+        org_names=_org_names(document),
+        inline_types=INLINE_TYPES,
+    )
+
+
+@bp.get("/documents/<int:document_id>/diff", endpoint="diff")
+def diff_view(document_id: int):
+    """Two versions side by side (``?from=1&to=2``), or field by field for forms."""
+    session = db_session()
+    document = documents.get_document(session, current_user, document_id)
+    new_number = request.args.get("to", type=int) or document.current_version
+    old_number = request.args.get("from", type=int) or max(new_number - 1, 1)
+    old = documents.get_version(session, document, old_number)
+    new = documents.get_version(session, document, new_number)
+    return render_template(
+        "documents/diff.html",
+        document=document,
+        case=document.case,
+        old=old,
+        new=new,
+        result=diff.diff_versions(old, new),
+        versions=documents.list_versions(session, document),
+        org_names=_org_names(document),
+    )
+
+
+@bp.post("/documents/<int:document_id>/restore")
+def restore(document_id: int):
+    """Save an old version again as the newest one."""
+    session = db_session()
+    document = documents.get_document(session, current_user, document_id)
+    access.require(current_user, access.EDIT_DOCUMENT, document)
+    form = RestoreForm()
+    if not form.validate_on_submit():
+        raise InvalidInput(_("The form is incomplete. Please reload the page."))
+    try:
+        restored = documents.restore(
+            session, current_user, document, number=form.version.data,
+            base_version=form.base_version.data, ip=client_ip(),
+        )  # fmt: skip
+    except VersionConflict as exc:
+        session.rollback()
+        flash(str(exc.message), "error")
+    else:
+        flash(_("Version %(old)d was restored as version %(new)d.", old=form.version.data,
+                new=restored.number), "success")  # fmt: skip
+    return redirect(url_for("documents.view", document_id=document.id))
+
+
+@bp.get("/documents/<int:document_id>/versions/<int:number>/file")
+def download(document_id: int, number: int):
+    """The file of an upload version; ``?inline=1`` opens PDFs and images in the browser."""
+    session = db_session()
+    document = documents.get_document(session, current_user, document_id)
+    shown = documents.get_version(session, document, number)
+    if shown.blob is None:
+        raise NotFound()
+    _audit(document, "download", number)
+    store = current_app.extensions["portal.blobs"]
+    return send_version_file(store, shown, inline=request.args.get("inline") == "1")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _audit(document: Document, action: str, number: int) -> None:
+    audit.record(
+        db_session(), action, actor=current_user, object_type="document",
+        object_id=document.id, case_id=document.case_id, ip=client_ip(),
+        detail={"version": number},
+    )  # fmt: skip
+
+
+def _organisations(doc_type: str) -> list:
+    return accounts.list_organisations(db_session()) if doc_type == "agreement" else []
+
+
+def _org_names(document: Document) -> dict[int, str]:
+    if document.type != "agreement":
+        return {}
+    return {org.id: org.name for org in accounts.list_organisations(db_session())}
+
+
+def _max_upload_mb() -> int:
+    return current_app.extensions["portal.settings"].max_upload_mb
+
+
+def _action_url() -> str:
+    return url_for(request.endpoint, **(request.view_args or {}), **request.args.to_dict())
+
+
+@bp.context_processor
+def _helpers() -> dict:
+    return {
+        "forms": forms,
+        "folder_url": folder_url,
+        "paragraphs": paragraphs,
+        "human_size": human_size,
+        "iso_date": iso_date,
+        "is_overdue": is_overdue,
+        "inline_diff": inline_diff,
+        "format_value": lambda key, value, org_names: forms.format_value(
+            key, value, org_names, iso_date
+        ),
+        "optional_url": optional_url,
+        "max_upload_mb": _max_upload_mb,
+        "fold": fold,
+        "row_counts": row_counts,
+        "count_overdue": lambda goals: sum(1 for goal in goals if is_overdue(goal)),
+    }
+
+
+def optional_url(endpoint: str, **values) -> str | None:
+    """``url_for`` for pages that may not exist yet in this build (None then)."""
+    if endpoint not in current_app.view_functions:
+        return None
+    return url_for(endpoint, **values)
+
+
+def folder_url(case) -> str | None:
+    """The case folder page, once the case pages provide it."""
+    return optional_url("cases.folder", case_id=case.id)
+
+
+@dataclass
+class Skipped:
+    """Unchanged lines left out of a diff table."""
+
+    count: int
+    op: str = "skip"
+
+
+def fold(rows: list, context: int = 3) -> list:
+    """The diff rows with long unchanged stretches replaced by a Skipped marker."""
+    changed = [i for i, row in enumerate(rows) if row.op != "equal"]
+    keep = {j for i in changed for j in range(i - context, i + context + 1)}
+    out: list = []
+    hidden = 0
+    for i, row in enumerate(rows):
+        if i in keep:
+            if hidden:
+                out.append(Skipped(hidden) if hidden > 1 else rows[i - 1])
+                hidden = 0
+            out.append(row)
+        else:
+            hidden += 1
+    if hidden:
+        out.append(Skipped(hidden) if hidden > 1 else rows[-1])
+    return out
+
+
+def row_counts(rows: list) -> dict[str, int]:
+    """How many rows of each kind a line diff has."""
+    counts = {"insert": 0, "delete": 0, "replace": 0, "equal": 0}
+    for row in rows:
+        counts[row.op] += 1
+    return counts
+
+
+def paragraphs(text: str | None) -> list[list[str]]:
+    """Text as paragraphs (split at blank lines), each a list of lines."""
+    blocks = re.split(r"\n\s*\n", (text or "").strip())
+    return [block.split("\n") for block in blocks if block.strip()]
+
+
+def human_size(size: int) -> str:
+    """Bytes as people read them, in the current language (``1,2 MB``)."""
+    for unit, factor in (("GB", 2**30), ("MB", 2**20), ("kB", 2**10)):
+        if size >= factor:
+            return f"{format_decimal(size / factor, format='#,##0.#')} {unit}"
+    return _("%(n)d bytes", n=size)
+
+
+def iso_date(value: str | None) -> str:
+    """An ISO date (``2027-03-31``) in the current language's medium format."""
+    if not value:
+        return ""
+    try:
+        return format_date(date.fromisoformat(value))
+    except ValueError:
+        return value
+
+
+def today() -> date:
+    """Today in the portal's time zone."""
+    return to_user_timezone(datetime.now(UTC)).date()
+
+
+def is_overdue(goal: dict) -> bool:
+    """An open goal whose due date has passed."""
+    due = goal.get("due_date")
+    if not due or goal.get("status") not in ("open", "in_progress"):
+        return False
+    try:
+        return date.fromisoformat(due) < today()
+    except ValueError:
+        return False
+
+
+def inline_diff(old: str, new: str) -> tuple[list, list]:
+    """Word-level segments ``(text, changed)`` of a changed line, for old and new.
+
+    Lines that have little in common are marked as a whole: word marks would only be noise.
+    """
+    a, b = _WORDS.findall(old or ""), _WORDS.findall(new or "")
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    if matcher.ratio() < 0.5:
+        return [(old, True)] if old else [], [(new, True)] if new else []
+    left, right = [], []
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if i2 > i1:
+            left.append(("".join(a[i1:i2]), op != "equal"))
+        if j2 > j1:
+            right.append(("".join(b[j1:j2]), op != "equal"))
+    return _merge(left), _merge(right)
+
+
+def _merge(segments: list) -> list:
+    """Join changed segments separated only by spaces, so "two words" is one mark."""
+    out: list = []
+    for text, changed in segments:
+        if out and out[-1][1] == changed:
+            out[-1] = (out[-1][0] + text, changed)
+        elif changed and len(out) >= 2 and out[-2][1] and not out[-1][1] and not out[-1][0].strip():
+            space = out.pop()[0]
+            out[-1] = (out[-1][0] + space + text, True)
+        else:
+            out.append((text, changed))
+    return out

@@ -1,0 +1,482 @@
+"""Forms of the document pages: the four editors, and the mapping to and from document content.
+
+Goal and language rows are added and removed by submit buttons that re-render the
+form without saving, so the editors work without JavaScript.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    FieldList,
+    Form,
+    FormField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms.widgets import DateInput, HiddenInput
+
+from portal.forms.admin import choices
+from portal.models import DocumentVersion
+from portal.services import filetypes
+from portal.services.document_fields import (
+    ASSESSMENT_TEXT_FIELDS,
+    LANGUAGE_LEVELS,
+    MAX_GOALS,
+    MAX_LANGUAGES,
+    MAX_TEXT,
+)
+from portal.services.documents import MAX_NOTE_CHARS, MAX_TITLE, Content, Upload
+from portal.services.errors import ValidationFailed
+
+ACCEPT = ".pdf,.docx,.odt,.txt,.jpg,.jpeg,.png,.tif,.tiff"
+
+DOCUMENT_TYPE_LABELS = {
+    "note": _l("Consultation note"),
+    "assessment": _l("Assessment"),
+    "agreement": _l("Integration agreement"),
+    "file": _l("File"),
+}
+VISIBILITY_LABELS = {
+    "case": _l("Everyone with access to the case"),
+    "internal": _l("Only my organisation"),
+}
+FOCUS_AREA_LABELS = {
+    "sprache": _l("Language"),
+    "arbeit": _l("Work"),
+    "bildung": _l("Education"),
+    "wohnen": _l("Housing"),
+    "gesundheit": _l("Health"),
+    "aufenthalt": _l("Residence status"),
+    "familie": _l("Family"),
+    "gleichstellung": _l("Equality"),
+    "ehrenamt": _l("Volunteering"),
+    "finanzen": _l("Finances"),
+    "sonstiges": _l("Other topics"),
+}
+GOAL_STATUS_LABELS = {
+    "open": _l("open"),
+    "in_progress": _l("in progress"),
+    "done": _l("done"),
+    "dropped": _l("dropped"),
+}
+LEVEL_LABELS = {level: level for level in LANGUAGE_LEVELS} | {
+    "Muttersprache": _l("Native language")
+}
+ASSESSMENT_LABELS = {
+    "languages": _l("Language skills"),
+    "education": _l("School and vocational training"),
+    "work_experience": _l("Work experience"),
+    "residence_status": _l("Status of residence"),
+    "housing": _l("Housing situation"),
+    "health": _l("Health"),
+    "family": _l("Family situation"),
+    "goals_text": _l("Goals and wishes"),
+}
+AGREEMENT_LABELS = {
+    "goals": _l("Goals"),
+    "signatories": _l("Signatories"),
+    "signed_on": _l("Signed on"),
+    "area": _l("Area"),
+    "goal": _l("Goal"),
+    "measures": _l("Measures"),
+    "responsible_organisation_id": _l("Responsible"),
+    "due_date": _l("Due date"),
+    "status": _l("Status"),
+    "language": _l("Language"),
+    "level": _l("Level"),
+}
+ROW_LISTS = ("languages", "goals")
+_GERMAN_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
+_SERVICE_PATH = re.compile(r"^(?:fields\.)?(\w+)(?:\[(\d+)\](?:\.(\w+))?)?$")
+_SERVICE_MESSAGES = {
+    "required": _l("Please fill in this field."),
+    "invalid_date": _l("Please enter a valid date."),
+    "too_long": _l("This text is too long."),
+}
+
+
+def parse_date(value: str | None) -> str | None:
+    """``YYYY-MM-DD`` or ``DD.MM.YYYY`` as an ISO date; None when empty; ValueError otherwise."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    match = _GERMAN_DATE.match(value)
+    if match:
+        day, month, year = (int(part) for part in match.groups())
+        return date(year, month, day).isoformat()
+    if len(value) != 10:
+        raise ValueError(value)
+    return date.fromisoformat(value).isoformat()
+
+
+def valid_date(_form, field) -> None:
+    """The field holds a date the portal can read (or nothing)."""
+    try:
+        parse_date(field.data)
+    except ValueError:
+        raise ValidationError(_l("Please enter the date as DD.MM.YYYY, e.g. 31.03.2027.")) from None
+
+
+def _optional_int(value):
+    return int(value) if value not in (None, "") else None
+
+
+class DateInputField(StringField):
+    """A date as text in an ``<input type="date">``: wrong input is kept and shown with an error."""
+
+    widget = DateInput()
+
+
+class LanguageRow(Form):
+    """One language and how well the person speaks it."""
+
+    language = StringField(_l("Language"), validators=[Length(max=100)])
+    level = SelectField(
+        _l("Level"),
+        choices=choices([("", _l("– choose –")), *LEVEL_LABELS.items()]),
+        default="",
+    )
+
+    def validate_language(self, field) -> None:
+        if self.level.data and not (field.data or "").strip():
+            raise ValidationError(_l("Please name the language."))
+
+    def validate_level(self, field) -> None:
+        if (self.language.data or "").strip() and not field.data:
+            raise ValidationError(_l("Please choose a level."))
+
+    def is_blank(self) -> bool:
+        return not (self.language.data or "").strip() and not self.level.data
+
+
+class GoalRow(Form):
+    """One goal of an integration agreement."""
+
+    area = SelectField(
+        _l("Area"), choices=choices([("", "–"), *FOCUS_AREA_LABELS.items()]), default=""
+    )
+    goal = TextAreaField(_l("Goal"), validators=[Length(max=MAX_TEXT)], render_kw={"rows": 2})
+    measures = TextAreaField(
+        _l("Measures"), validators=[Length(max=MAX_TEXT)], render_kw={"rows": 2}
+    )
+    responsible_organisation_id = SelectField(_l("Responsible"), coerce=_optional_int, default=None)
+    due_date = DateInputField(_l("Due date"), validators=[valid_date])
+    status = SelectField(_l("Status"), choices=choices(GOAL_STATUS_LABELS.items()), default="open")
+
+    def validate_goal(self, field) -> None:
+        if not self.is_blank() and not (field.data or "").strip():
+            raise ValidationError(_l("Please describe the goal."))
+
+    def is_blank(self) -> bool:
+        texts = (self.goal.data, self.measures.data, self.area.data, self.due_date.data)
+        return (
+            not any((t or "").strip() for t in texts) and not self.responsible_organisation_id.data
+        )
+
+
+class EditorForm(FlaskForm):
+    """What every editor has: title, a comment on the version, the version the edit began from."""
+
+    title = StringField(
+        _l("Title"),
+        validators=[DataRequired(_l("Please give the document a title.")), Length(max=MAX_TITLE)],
+    )
+    comment = StringField(_l("Comment on this version"), validators=[Length(max=500)])
+    base_version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    visibility = RadioField(
+        _l("Who may read it?"), choices=choices(VISIBILITY_LABELS.items()), default="case"
+    )
+
+    def content(self) -> tuple[Content, dict[str, list[int]]]:
+        """The content to save, and for each row list the form rows that were kept."""
+        raise NotImplementedError
+
+
+class NoteForm(EditorForm):
+    """A consultation note (Beratungsvermerk): free text."""
+
+    text = TextAreaField(
+        _l("Text"),
+        validators=[DataRequired(_l("The note is empty.")), Length(max=MAX_NOTE_CHARS)],
+        render_kw={"rows": 14},
+    )
+
+    def content(self):
+        return Content(text=self.text.data), {}
+
+
+class AssessmentForm(EditorForm):
+    """The assessment (Bestandsaufnahme): languages and the areas of life."""
+
+    languages = FieldList(FormField(LanguageRow), min_entries=1, max_entries=MAX_LANGUAGES)
+    education = TextAreaField(ASSESSMENT_LABELS["education"], render_kw={"rows": 3})
+    work_experience = TextAreaField(ASSESSMENT_LABELS["work_experience"], render_kw={"rows": 3})
+    residence_status = TextAreaField(ASSESSMENT_LABELS["residence_status"], render_kw={"rows": 2})
+    housing = TextAreaField(ASSESSMENT_LABELS["housing"], render_kw={"rows": 2})
+    health = TextAreaField(ASSESSMENT_LABELS["health"], render_kw={"rows": 2})
+    family = TextAreaField(ASSESSMENT_LABELS["family"], render_kw={"rows": 2})
+    goals_text = TextAreaField(ASSESSMENT_LABELS["goals_text"], render_kw={"rows": 3})
+
+    def content(self):
+        kept = [i for i, entry in enumerate(self.languages) if not entry.form.is_blank()]
+        fields: dict = {
+            "languages": [
+                {
+                    "language": self.languages[i].form.language.data.strip(),
+                    "level": self.languages[i].form.level.data,
+                }
+                for i in kept
+            ]
+        }
+        for name in ASSESSMENT_TEXT_FIELDS:
+            fields[name] = getattr(self, name).data or ""
+        return Content(fields=fields), {"languages": kept}
+
+
+class AgreementForm(EditorForm):
+    """The integration agreement: a table of goals, who signs it and when."""
+
+    goals = FieldList(FormField(GoalRow), min_entries=1, max_entries=MAX_GOALS)
+    signatories = TextAreaField(_l("Signatories"), render_kw={"rows": 3})
+    signed_on = DateInputField(_l("Signed on"), validators=[valid_date])
+
+    def content(self):
+        kept = [i for i, entry in enumerate(self.goals) if not entry.form.is_blank()]
+        goals = []
+        for i in kept:
+            row = self.goals[i].form
+            goals.append(
+                {
+                    "area": row.area.data or "",
+                    "goal": row.goal.data or "",
+                    "measures": row.measures.data or "",
+                    "responsible_organisation_id": row.responsible_organisation_id.data,
+                    "due_date": parse_date(row.due_date.data),
+                    "status": row.status.data,
+                }
+            )
+        fields = {
+            "goals": goals,
+            "signatories": [s for s in (self.signatories.data or "").splitlines() if s.strip()],
+            "signed_on": parse_date(self.signed_on.data),
+        }
+        return Content(fields=fields), {"goals": kept}
+
+
+class FileForm(EditorForm):
+    """An upload; the title defaults to the file name."""
+
+    title = StringField(_l("Title"), validators=[Length(max=MAX_TITLE)])
+    file = FileField(
+        _l("File"),
+        validators=[FileRequired(_l("Please choose a file."))],
+        render_kw={"accept": ACCEPT},
+    )
+
+    def content(self):
+        upload = self.file.data
+        return Content(upload=Upload(stream=upload.stream, filename=upload.filename or "")), {}
+
+
+EDITORS = {
+    "note": NoteForm,
+    "assessment": AssessmentForm,
+    "agreement": AgreementForm,
+    "file": FileForm,
+}
+
+
+def editor_form(
+    doc_type: str, *, editing: bool, organisations=(), data: dict | None = None, **kwargs
+) -> EditorForm:
+    """The editor for ``doc_type``: from the request, or (``formdata=None``) from ``data``."""
+    form = EDITORS[doc_type](data=data, **kwargs)
+    if editing:
+        del form.visibility
+    else:
+        del form.base_version
+    if doc_type == "agreement":
+        keep = {row.form.responsible_organisation_id.data for row in form.goals}
+        org_choices = choices(
+            [("", "–")]
+            + [(org.id, org.name) for org in organisations if org.active or org.id in keep]
+        )
+        for row in form.goals:
+            row.form.responsible_organisation_id.choices = org_choices
+    return form
+
+
+def row_action(form: EditorForm, formdata) -> tuple[dict, str] | None:
+    """For an "add row" or "remove row" button: the form data after that change, and the id
+    of the element to focus; None when the form was sent to be saved."""
+    add, remove = formdata.get("add_row"), formdata.get("remove_row")
+    if not add and not remove:
+        return None
+    data = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
+    if add in ROW_LISTS and add in data:
+        if len(data[add]) < getattr(form, add).max_entries:
+            data[add].append({})
+        return data, f"{add}-{len(data[add]) - 1}-{'language' if add == 'languages' else 'area'}"
+    name, _sep, index = (remove or "").rpartition("-")
+    if name in ROW_LISTS and name in data and index.isdigit() and int(index) < len(data[name]):
+        data[name].pop(int(index))
+    return data, f"add-{name}"
+
+
+def form_data(doc_type: str, version: DocumentVersion, base_version: int) -> dict:
+    """Editor values prefilled from a saved version."""
+    data: dict = {"title": version.title, "base_version": base_version, "comment": ""}
+    if doc_type == "note":
+        data["text"] = version.text or ""
+    elif doc_type == "assessment":
+        fields = version.fields or {}
+        data["languages"] = list(fields.get("languages") or [])
+        data.update({name: fields.get(name) or "" for name in ASSESSMENT_TEXT_FIELDS})
+    elif doc_type == "agreement":
+        fields = version.fields or {}
+        data["goals"] = [
+            dict(goal, due_date=goal.get("due_date") or "") for goal in fields["goals"]
+        ]
+        data["signatories"] = "\n".join(fields.get("signatories") or [])
+        data["signed_on"] = fields.get("signed_on") or ""
+    return data
+
+
+def attach_service_errors(form: EditorForm, exc: ValidationFailed, kept: dict) -> bool:
+    """Show the service's field errors at the form fields; False when none could be placed."""
+    placed = False
+    for path, code in exc.fields.items():
+        field = _field_for(form, path, kept)
+        if field is not None:
+            field.errors = [*field.errors, str(_SERVICE_MESSAGES.get(code, exc.message))]
+            placed = True
+    return placed
+
+
+def _field_for(form: EditorForm, path: str, kept: dict):
+    match = _SERVICE_PATH.match(path)
+    if not match:
+        return None
+    name, index, sub = match.groups()
+    field = getattr(form, name, None)
+    if field is None or index is None:
+        return field
+    rows = kept.get(name, [])
+    if int(index) >= len(rows):
+        return field
+    entry = field[rows[int(index)]].form
+    return getattr(entry, sub, None) if sub else None
+
+
+def error_summary(form) -> list[tuple[str, str, str]]:
+    """(field id, label, message) of every error, rows included, for the summary at the top."""
+    out = []
+    for field in form:
+        if isinstance(field, FieldList):
+            for entry in field:
+                for sub in entry.form:
+                    out.extend((sub.id, _row_label(field, entry, sub), e) for e in sub.errors)
+        elif field.errors and field.type != "CSRFTokenField":
+            out.extend((field.id, str(field.label.text), str(e)) for e in field.errors)
+    return out
+
+
+def _row_label(field_list, entry, sub) -> str:
+    row = int(entry.id.rsplit("-", 1)[1]) + 1
+    return (
+        f"{AGREEMENT_LABELS['goal' if field_list.name == 'goals' else 'language']} {row}: "
+        + str(sub.label.text)
+    )
+
+
+class RestoreForm(FlaskForm):
+    """Restore an old version on top of the current one."""
+
+    version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    base_version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+
+
+def field_label(path: str) -> str:
+    """A readable name for a field path of the diff, e.g. ``goals[0].status`` → "Goal 1: Status"."""
+    match = _SERVICE_PATH.match(path)
+    if not match:
+        return path
+    name, index, sub = match.groups()
+    if index is None:
+        return str(ASSESSMENT_LABELS.get(name) or AGREEMENT_LABELS.get(name) or name)
+    row = f"{AGREEMENT_LABELS['goal' if name == 'goals' else 'language']} {int(index) + 1}"
+    return f"{row}: {AGREEMENT_LABELS.get(sub, sub)}" if sub else row
+
+
+def format_value(key: str | None, value, org_names: dict, format_date) -> str:
+    """A field value as text for people: labels for codes, names for organisations, dates."""
+    if value is None or value == "" or value == []:
+        return ""
+    if isinstance(value, dict):
+        parts = (
+            f"{AGREEMENT_LABELS.get(k, k)}: {format_value(k, v, org_names, format_date)}"
+            for k, v in value.items()
+        )
+        return "; ".join(part for part in parts if not part.endswith(": "))
+    if isinstance(value, list):
+        return ", ".join(format_value(key, item, org_names, format_date) for item in value)
+    if key == "area":
+        return str(FOCUS_AREA_LABELS.get(value, value))
+    if key == "status":
+        return str(GOAL_STATUS_LABELS.get(value, value))
+    if key == "level":
+        return str(LEVEL_LABELS.get(value, value))
+    if key == "responsible_organisation_id":
+        return org_names.get(value, str(value))
+    if key in ("due_date", "signed_on"):
+        return format_date(value)
+    return str(value)
+
+
+def leaf_key(path: str) -> str | None:
+    """The last field name of a path (``goals[0].status`` → ``status``), None for a whole row."""
+    if path.endswith("]"):
+        return None
+    return path.rsplit(".", 1)[-1]
+
+
+NEW_HEADINGS = {
+    "note": _l("New consultation note"),
+    "assessment": _l("New assessment"),
+    "agreement": _l("New integration agreement"),
+    "file": _l("Upload a file"),
+}
+MEDIA_TYPE_LABELS = {
+    filetypes.PDF: _l("PDF document"),
+    filetypes.DOCX: _l("Word document (DOCX)"),
+    filetypes.ODT: _l("OpenDocument text (ODT)"),
+    filetypes.TXT: _l("Plain text"),
+    filetypes.JPEG: _l("Image (JPEG)"),
+    filetypes.PNG: _l("Image (PNG)"),
+    filetypes.TIFF: _l("Image (TIFF)"),
+}
+# The extraction step notes in English for the logs; people read these instead.
+_EXTRACTION_NOTES = {
+    "encrypted PDF (password protected)": _l("the PDF is encrypted (protected by a password)"),
+    "no text layer": _l("the file has no text layer"),
+    "no text layer (scanned image?)": _l("the file has no text layer (a scanned image?)"),
+}
+
+
+def extraction_note(note: str) -> str:
+    """Why a file's text could not be read, in the user's language."""
+    if note in _EXTRACTION_NOTES:
+        return str(_EXTRACTION_NOTES[note])
+    if note.startswith("damaged file"):
+        return str(_l("the file is damaged"))
+    return note
