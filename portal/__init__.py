@@ -8,6 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from portal import db
 from portal.config import ROOT, Settings
 from portal.jobs import Drainer
+from portal.services.search import make_backend
 from portal.services.storage import BlobStore
 
 
@@ -28,6 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
         )
     db.init_app(app, db.Database(settings.database_url, audit_key=settings.audit_key))
     app.extensions["portal.blobs"] = BlobStore(settings.data_dir / "blobs")
+    app.extensions["portal.search"] = make_backend(settings.search_backend, settings.search_index)
     app.extensions["portal.drainer"] = Drainer(app)
 
     from portal import web

@@ -207,6 +207,17 @@ def audit_verify() -> None:
     sys.exit(1)
 
 
+@main.command()
+@with_app()
+def reindex() -> None:
+    """Rebuild the search index from the database."""
+    from portal.services import search
+
+    with database().session() as session:
+        count = search.reindex_all(session, current_app.extensions["portal.search"])
+    click.echo(f"Suchindex neu aufgebaut / search index rebuilt: {count} Einträge / entries.")
+
+
 @main.command("index-worker")
 @click.option("--interval", default=2.0, show_default=True, help="Seconds between polls.")
 @click.option("--once", is_flag=True, help="Drain what is due, then stop.")
@@ -238,6 +249,11 @@ def serve(host: str, port: int, threads: int) -> None:
     app = _app()
     with app.app_context():
         _check_database(needs_schema=True)
+        if app.extensions["portal.search"].rebuilt:  # the index was unreadable
+            from portal.services import search
+
+            with database().session() as session:
+                search.reindex_all(session, app.extensions["portal.search"])
         # Work left by a process that died after committing (e.g. text extraction).
         app.extensions["portal.drainer"].wake()
     try:

@@ -13,7 +13,7 @@ import threading
 
 from flask import Flask
 
-from portal.services import documents, outbox
+from portal.services import documents, outbox, search
 
 log = logging.getLogger(__name__)
 
@@ -21,9 +21,16 @@ log = logging.getLogger(__name__)
 def handlers(app: Flask) -> dict[str, outbox.Handler]:
     """The outbox handlers of ``app``."""
     store = app.extensions["portal.blobs"]
+    backend = app.extensions["portal.search"]
     return {
         documents.EXTRACT_JOB: lambda session, object_id: documents.extract_version_text(
             session, store, object_id
+        ),
+        search.INDEX_DOCUMENT_JOB: lambda session, object_id: search.index_document(
+            session, backend, object_id
+        ),
+        search.INDEX_CASE_JOB: lambda session, object_id: search.index_case(
+            session, backend, object_id
         ),
     }
 

@@ -22,8 +22,9 @@ from portal.models import (
     User,
     utcnow,
 )
-from portal.services import access, audit, dedup
+from portal.services import access, audit, dedup, outbox
 from portal.services.errors import Conflict, ValidationFailed
+from portal.services.search import INDEX_CASE_JOB
 
 PERSON_FIELDS = {
     "given_name",
@@ -280,6 +281,7 @@ def update_case(
             changed.append("focus_areas")
     if changed:
         case.updated_at = utcnow()
+        outbox.enqueue(session, INDEX_CASE_JOB, case.id)  # phase and focus are search facets
         audit.record(
             session, "update", actor=actor, object_type="case", object_id=case.id,
             case_id=case.id, ip=ip, detail={"fields": changed, "phase": case.phase},

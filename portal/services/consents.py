@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session
 
 from portal.models import DATA_CATEGORIES, Case, Consent, Organisation, User, utcnow
 from portal.models.base import local_today
-from portal.services import access, audit, documents
+from portal.services import access, audit, documents, outbox
 from portal.services.errors import Conflict, NotFound, ValidationFailed
+from portal.services.search import INDEX_CASE_JOB
 
 MAX_TEXT = 5_000
 
@@ -59,6 +60,7 @@ def record(
         consent.form_blob_sha256, consent.form_filename = documents.store_file(session, form, ctx)
     case.consents.append(consent)
     session.flush()
+    outbox.enqueue(session, INDEX_CASE_JOB, case.id)  # new acl tokens
     audit.record(
         session, "share", actor=actor, object_type="consent", object_id=consent.id,
         case_id=case.id, ip=ip, detail={"organisations": sorted(o.id for o in organisations)},
@@ -79,6 +81,7 @@ def revoke(
         consent.revoked_at = utcnow()
         consent.revoked_by_id = actor.id
         consent.revocation_note = (note or "").strip()[:MAX_TEXT]
+        outbox.enqueue(session, INDEX_CASE_JOB, case.id)
         audit.record(
             session, "revoke", actor=actor, object_type="consent", object_id=consent.id,
             case_id=case.id, ip=ip,
@@ -103,6 +106,7 @@ def hand_over(
     case.lead_organisation_id = organisation_id
     case.lead_user_id = None
     case.updated_at = utcnow()
+    outbox.enqueue(session, INDEX_CASE_JOB, case.id)
     audit.record(
         session, "handover", actor=actor, object_type="case", object_id=case.id, case_id=case.id,
         ip=ip, detail={"from": previous, "to": organisation_id},

@@ -30,6 +30,7 @@ from portal.models import (
 )
 from portal.services import access, audit, document_fields, filetypes, outbox
 from portal.services.errors import Conflict, NotFound, ValidationFailed
+from portal.services.search import INDEX_DOCUMENT_JOB
 from portal.services.storage import BlobStore
 
 EXTRACT_JOB = "extract"
@@ -267,6 +268,7 @@ def extract_version_text(session: Session, store: BlobStore, version_id: int) ->
     version.extracted_text = result.text
     version.extraction = result.status
     version.extraction_note = result.note[:300]
+    outbox.enqueue(session, INDEX_DOCUMENT_JOB, version.document_id)
 
 
 def _new_version(
@@ -379,6 +381,7 @@ def _after_save(
     case.updated_at = utcnow()
     if version.extraction == "pending":
         outbox.enqueue(session, EXTRACT_JOB, version.id)
+    outbox.enqueue(session, INDEX_DOCUMENT_JOB, document.id)
     audit.record(
         session,
         "create" if action == "create" else "update",

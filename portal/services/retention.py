@@ -28,8 +28,9 @@ from portal.models import (
 )
 from portal.models.base import LOCAL_TIMEZONE, local_today
 from portal.models.retention import DeletionCertificate
-from portal.services import access, audit
+from portal.services import access, audit, outbox
 from portal.services.documents import EXTRACT_JOB
+from portal.services.search import INDEX_CASE_JOB
 from portal.services.storage import BlobStore
 
 
@@ -150,6 +151,8 @@ def _purge(
     session.add(certificate)
     session.flush()
     report.certificate_id = certificate.id
+    for case_id in {d.case_id for d in docs} | set(report.case_ids):
+        outbox.enqueue(session, INDEX_CASE_JOB, case_id)  # drop from the search index
     for case_id in report.case_ids:
         audit.record(
             session, "delete", actor=actor, object_type="case", object_id=case_id, case_id=case_id,

@@ -430,7 +430,7 @@ def test_index_worker_once_drains_pending_extractions(runner, db, make_user, mak
         content=documents.Content(upload=upload),
     )  # fmt: skip
     db.commit()
-    assert outbox.pending(db) == 1
+    assert outbox.pending(db) == 2  # extract the text, then index the document
     result = runner("index-worker", "--once")
     assert result.exit_code == 0, result.output
     db.expire_all()
@@ -460,3 +460,21 @@ def test_purge_dry_run_then_purge(runner, db, make_user, make_case, make_note):
     assert db.get(Case, case.id) is None
     assert db.query(DeletionCertificate).count() == 1
     assert "Nichts fällig" in runner("purge").output
+
+
+def test_reindex_restores_search_results(runner, app, db, make_user, make_case, make_note):
+    import shutil
+
+    from portal.services import search
+    from portal.services.search.backend import SearchQuery
+    from portal.services.search.whoosh_backend import WhooshBackend
+
+    worker = make_user()
+    make_note(worker, make_case(worker), text="Der Einstufungstest ist bestanden.")
+    index_dir = app.extensions["portal.settings"].search_index
+    shutil.rmtree(index_dir, ignore_errors=True)
+    result = runner("reindex")
+    assert result.exit_code == 0 and "1 Einträge" in result.output
+    query = SearchQuery(text="Einstufungstests")
+    found, _ = search.search(db, WhooshBackend(index_dir), worker, query)
+    assert [f.document.title for f in found] == ["Beratungsvermerk"]

@@ -24,7 +24,6 @@ from portal.services.search.backend import (
 
 INDEX_DOCUMENT_JOB = "index_document"
 INDEX_CASE_JOB = "index_case"
-UNINDEX_CASE_JOB = "unindex_case"
 REINDEX_BATCH = 200
 
 
@@ -91,18 +90,11 @@ def index_document(session: Session, backend: SearchBackend, document_id: int) -
 
 
 def index_case(session: Session, backend: SearchBackend, case_id: int) -> None:
-    """Outbox job: reindex a case's documents (after consent, phase or lead changes)."""
+    """Outbox job: reindex a case's documents (after consent, phase or lead changes, or
+    deletions); a case that no longer exists leaves the index."""
     documents = session.scalars(select(Document).where(Document.case_id == case_id))
     entries = [entry for document in documents for entry in entries_for(session, document)]
-    if session.get(Case, case_id) is None:
-        backend.remove_case(case_id)
-    else:
-        backend.update(entries, [])
-
-
-def unindex_case(_session: Session, backend: SearchBackend, case_id: int) -> None:
-    """Outbox job: drop a deleted case from the index."""
-    backend.remove_case(case_id)
+    backend.replace_case(case_id, entries)
 
 
 def reindex_all(session: Session, backend: SearchBackend) -> int:

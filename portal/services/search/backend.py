@@ -73,8 +73,8 @@ class SearchBackend(Protocol):
     def update(self, entries: list[IndexEntry], remove_version_ids: list[int]) -> None:
         """Add or replace ``entries`` and drop ``remove_version_ids``, in one commit."""
 
-    def remove_case(self, case_id: int) -> None:
-        """Drop every entry of a case."""
+    def replace_case(self, case_id: int, entries: list[IndexEntry]) -> None:
+        """Drop every entry of a case and add ``entries`` instead (none: the case is gone)."""
 
     def search(self, query: SearchQuery, acl: list[str]) -> SearchResult:
         """Entries matching ``query`` whose acl shares a token with ``acl``."""

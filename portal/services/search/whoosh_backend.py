@@ -118,10 +118,16 @@ class WhooshBackend:
             raise
         writer.commit()
 
-    def remove_case(self, case_id: int) -> None:
-        """Drop every entry of a case."""
+    def replace_case(self, case_id: int, entries: list[IndexEntry]) -> None:
+        """Drop every entry of a case and add ``entries`` instead, in one commit."""
         writer = self.ix.writer(timeout=WRITE_LOCK_TIMEOUT)
-        writer.delete_by_query(Term("case_id", case_id))
+        try:
+            writer.delete_by_query(Term("case_id", case_id))
+            for entry in entries:
+                writer.add_document(**_fields(entry))
+        except BaseException:
+            writer.cancel()
+            raise
         writer.commit()
 
     def clear(self) -> None:
