@@ -731,6 +731,7 @@ def test_new_file_version_diff_and_restore(api, spec, worker, case):
     ("data", "fields"),
     [
         ({"file": (b"x", "x.txt")}, {"base_version": "required"}),
+        ({"file": (b"x", "x.txt"), "base_version": ""}, {"base_version": "required"}),
         ({"file": (b"x", "x.txt"), "base_version": "eins"},
          {"base_version": "must_be_integer"}),
         ({"file": (b"x", "x.txt"), "base_version": "²"},

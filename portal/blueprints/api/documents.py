@@ -208,9 +208,10 @@ def _content(doc_type: object, data: dict, errors: dict[str, str]) -> Content:
 def _integer(data: dict, name: str, errors: dict[str, str], multipart: bool) -> int | None:
     """A required whole number (a digit string in multipart forms)."""
     value = data.get(name)
-    if multipart and isinstance(value, str):
-        number = whole_number(value)
-        value = None if value == "" else value if number is None else number
+    if multipart and value == "":
+        value = None
+    elif multipart and isinstance(value, str) and whole_number(value) is not None:
+        value = whole_number(value)
     if value is None:
         errors[name] = "required"
     elif not isinstance(value, int) or isinstance(value, bool):
