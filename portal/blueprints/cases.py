@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
+from werkzeug.datastructures import MultiDict
 
 from portal.db import db_session
 from portal.forms.cases import (
@@ -63,9 +64,12 @@ def _require_login() -> None:
 @bp.get("/", endpoint="list")
 def list_cases():
     """The cases the user may see, filtered, sorted and paged."""
-    query = cases.parse_case_query(request.args, current_user)
+    args = request.args.to_dict()
+    if not (args.get("organisation") or "0").isascii():  # "²" passes isdigit() but not int()
+        del args["organisation"]
+    query = cases.parse_case_query(args, current_user)
     query.page = max(request.args.get("page", 1, type=int), 1)
-    form = CaseFilterForm(request.args)
+    form = CaseFilterForm(MultiDict(args))
     form.set_choices(accounts.list_organisations(db_session()))
     statement = cases.case_list_statement(current_user, query)
     session = db_session()

@@ -133,6 +133,7 @@ def test_list_filters_and_sorts(db, app, worker, worker_auth, make_user, make_ca
     assert listed_ids(none.text) == [] and "Keine Fälle passen zu diesen Filtern." in none.text
     # unknown values are ignored, not errors
     assert len(listed_ids(client.get("/cases/?phase=nonsense&sort=evil").text)) == 3
+    assert len(listed_ids(client.get("/cases/?organisation=%C2%B2&page=-3").text)) == 3
     page = client.get("/cases/?phase=monitoring&mine=1")
     assert '<option selected value="monitoring">Monitoring</option>' in page.text
     assert "Wohnen" in page.text and "Arbeit" in page.text  # focus areas, translated
