@@ -240,10 +240,12 @@ def _register_blueprints(app: Flask) -> None:
     from portal.blueprints.documents import bp as documents_bp
     from portal.blueprints.main import bp as main_bp
     from portal.blueprints.privacy import bp as privacy_bp
+    from portal.blueprints.search import bp as search_bp
 
     csrf.exempt(api_bp)  # bearer tokens only, no cookies: nothing to forge
     blueprints = (
-        auth_bp, main_bp, account_bp, admin_bp, cases_bp, documents_bp, privacy_bp, api_bp,
+        auth_bp, main_bp, account_bp, admin_bp, cases_bp, documents_bp, privacy_bp, search_bp,
+        api_bp,
     )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

@@ -8,13 +8,16 @@ index has caught up.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, time
 from pathlib import Path
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import Case, Document, DocumentVersion, User
+from portal.models import DOCUMENT_TYPES, FOCUS_AREAS, PHASES, Case, Document, DocumentVersion, User
 from portal.services import access
+from portal.services.errors import InvalidInput
 from portal.services.search.backend import (
     IndexEntry,
     SearchBackend,
@@ -118,6 +121,66 @@ def reindex_all(session: Session, backend: SearchBackend) -> int:
         count += len(entries)
         last_id = batch[-1].id
         session.expunge_all()
+
+
+def parse_query(args) -> SearchQuery:
+    """A SearchQuery from request arguments (``q``, ``type``, ``phase``, ``focus``,
+    ``organisation``, ``from``, ``to``, ``case``, ``all``, ``sort``, ``page``, ``per_page``)."""
+    errors: dict[str, str] = {}
+
+    def number(name: str, default: int | None, low: int = 1, high: int = 10**9) -> int | None:
+        raw = args.get(name)
+        if raw in (None, ""):
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            errors[name] = "invalid"
+            return default
+        return value
+
+    def day(name: str, end: bool = False) -> datetime | None:
+        raw = args.get(name)
+        if not raw:
+            return None
+        try:
+            value = datetime.combine(date.fromisoformat(raw), time.max if end else time.min)
+        except ValueError:
+            errors[name] = "invalid_date"
+            return None
+        return value
+
+    types = [t for t in _values(args, "type") if t]
+    if set(types) - set(DOCUMENT_TYPES):
+        errors["type"] = "invalid"
+    phase = args.get("phase") or None
+    if phase and phase not in PHASES:
+        errors["phase"] = "invalid"
+    focus = args.get("focus") or None
+    if focus and focus not in FOCUS_AREAS:
+        errors["focus"] = "invalid"
+    sort = args.get("sort") or "relevance"
+    if sort not in ("relevance", "date"):
+        errors["sort"] = "invalid"
+    query = SearchQuery(
+        text=args.get("q", ""), types=types, phase=phase, focus=focus,
+        organisation_id=number("organisation", None), date_from=day("from"),
+        date_to=day("to", end=True), case_id=number("case", None),
+        all_versions=args.get("all") in ("1", "true", "on"), sort=sort,
+        page=number("page", 1, high=1000), per_page=number("per_page", 20, high=100),
+    )  # fmt: skip
+    if errors:
+        raise InvalidInput(_l("Please check the search filters."), fields=errors)
+    return query
+
+
+def _values(args, name: str) -> list[str]:
+    if hasattr(args, "getlist"):
+        return args.getlist(name)
+    value = args.get(name)
+    return value if isinstance(value, list) else [value] if value else []
 
 
 @dataclass

@@ -182,8 +182,11 @@ class WhooshBackend:
         with self._lock:
             if self._searcher is None:
                 self._searcher = self.ix.searcher()
-            else:
-                self._searcher = self._searcher.refresh()
+            elif not self._searcher.up_to_date():
+                try:  # reuses the readers of unchanged segments: cheap
+                    self._searcher = self._searcher.refresh()
+                except TypeError:  # Whoosh cannot refresh a searcher of an empty index
+                    self._searcher = self.ix.searcher()
             return self._searcher
 
     def _parse(self, text: str, searcher) -> Query:

@@ -1,0 +1,65 @@
+"""The search page: full text over everything the user may see, with facets."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, current_app, render_template, request
+from flask_login import current_user, login_required
+from markupsafe import Markup, escape
+from sqlalchemy import select
+
+from portal.db import db_session
+from portal.models import Case, Organisation
+from portal.services import audit, search
+from portal.services.errors import InvalidInput
+from portal.web import client_ip
+
+bp = Blueprint("search", __name__)
+_MARKED = re.compile(r"«(.*?)»", re.S)
+
+
+@bp.get("/search")
+@login_required
+def results():
+    """Search results for ``q`` with filters; without ``q`` just the form."""
+    if not request.args.get("q", "").strip():
+        return render_template("search/results.html", query=None, found=[], result=None)
+    try:
+        query = search.parse_query(request.args)
+        found, result = search.search(
+            db_session(), current_app.extensions["portal.search"], current_user, query
+        )
+    except InvalidInput as exc:
+        return render_template(
+            "search/results.html", query=None, found=[], result=None, error=exc.message
+        ), 400
+    # That a search happened is recorded, never what was searched for.
+    audit.record(
+        db_session(), "search", actor=current_user, object_type="search", ip=client_ip(),
+        detail={"hits": result.total, "incomplete": result.incomplete},
+    )  # fmt: skip
+    return render_template(
+        "search/results.html", query=query, found=found, result=result,
+        cases=_cases(found), organisations=_organisation_names(),
+        pages=max(1, -(-result.total // query.per_page)),
+    )  # fmt: skip
+
+
+@bp.app_template_filter("marked")
+def marked(passage: str) -> Markup:
+    """A highlight passage, escaped, with the «matches» as <mark>."""
+    # Safe: the passage is escaped first; only our own <mark> tags are added.
+    html = _MARKED.sub(lambda m: f"<mark>{m.group(1)}</mark>", str(escape(passage)))
+    return Markup(html)  # noqa: S704
+
+
+def _cases(found) -> dict[int, Case]:
+    ids = {f.document.case_id for f in found}
+    if not ids:
+        return {}
+    return {c.id: c for c in db_session().scalars(select(Case).where(Case.id.in_(ids)))}
+
+
+def _organisation_names() -> dict[str, str]:
+    return {str(o.id): o.name for o in db_session().scalars(select(Organisation))}
