@@ -246,8 +246,10 @@ def parse_case_query(args: dict, user: User) -> CaseQuery:
     elif focus:
         query.errors["focus"] = "invalid"
     organisation = args.get("organisation") or ""
-    if organisation.isdigit():
+    if organisation.isascii() and organisation.isdigit() and len(organisation) <= 9:
         query.lead_organisation_id = int(organisation)
+    elif organisation:
+        query.errors["organisation"] = "invalid"
     query.mine = args.get("mine") in ("1", "true", "on")
     query.q = (args.get("q") or "")[:200]
     query.sort = args.get("sort") if args.get("sort") in SORTS else "updated"

@@ -88,7 +88,8 @@ def _seed_cases(session: Session, ctx: SaveContext) -> None:
     for i, (given, family, born, nationality, languages, gender, aliases) in enumerate(
         demo_data.PERSONS
     ):
-        lead = leads[i % len(leads)]
+        # Shifted every round, so that every organisation has cases in every phase.
+        lead = leads[(i + i // len(PHASES)) % len(leads)]
         person = {
             "given_name": given, "family_name": family, "birth_date": born,
             "nationality": nationality, "languages": languages, "gender": gender,
