@@ -69,9 +69,10 @@ def new(case_id: int):
         form = editor_form(doc_type, editing=False, organisations=organisations)
 
     def save(content):
+        visibility = form.visibility.data if "visibility" in form else "case"
         return documents.create_document(
             session, current_user, case, doc_type=doc_type, title=form.title.data or "",
-            content=content, ctx=save_context(), visibility=form.visibility.data,
+            content=content, ctx=save_context(), visibility=visibility,
             comment=form.comment.data or "", ip=client_ip(),
         )  # fmt: skip
 
@@ -173,6 +174,7 @@ def _conflict_page(form, document: Document, content):
     comparison = diff.diff_versions(saved, mine) if document.type != "file" else None
     return render_template(
         "documents/conflict.html",
+        changed_by=_changed_by(document, form.base_version.data, saved, mine),
         document=document,
         case=document.case,
         saved=saved,
@@ -186,6 +188,22 @@ def _conflict_page(form, document: Document, content):
         org_names=_org_names(document),
         action=url_for("documents.edit", document_id=document.id),
     ), 409
+
+
+def _changed_by(document: Document, base_number: int, saved, mine) -> dict[str, str]:
+    """For forms: which side changed each field since the edit began (mine, theirs, both)."""
+    if document.type not in ("assessment", "agreement"):
+        return {}
+    try:
+        base = documents.get_version(db_session(), document, base_number)
+    except NotFound:
+        return {}
+    theirs = {c.field for c in diff.diff_versions(base, saved).changes}
+    ours = {c.field for c in diff.diff_versions(base, mine).changes}
+    return {
+        path: "both" if path in theirs and path in ours else "mine" if path in ours else "theirs"
+        for path in theirs | ours
+    }
 
 
 @bp.errorhandler(RequestEntityTooLarge)

@@ -165,9 +165,9 @@ class GoalRow(Form):
     area = SelectField(
         _l("Area"), choices=choices([("", "–"), *FOCUS_AREA_LABELS.items()]), default=""
     )
-    goal = TextAreaField(_l("Goal"), validators=[Length(max=MAX_TEXT)], render_kw={"rows": 2})
+    goal = TextAreaField(_l("Goal"), validators=[Length(max=MAX_TEXT)], render_kw={"rows": 3})
     measures = TextAreaField(
-        _l("Measures"), validators=[Length(max=MAX_TEXT)], render_kw={"rows": 2}
+        _l("Measures"), validators=[Length(max=MAX_TEXT)], render_kw={"rows": 3}
     )
     responsible_organisation_id = SelectField(_l("Responsible"), coerce=_optional_int, default=None)
     due_date = DateInputField(_l("Due date"), validators=[valid_date])
@@ -193,9 +193,6 @@ class EditorForm(FlaskForm):
     )
     comment = StringField(_l("Comment on this version"), validators=[Length(max=500)])
     base_version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
-    visibility = RadioField(
-        _l("Who may read it?"), choices=choices(VISIBILITY_LABELS.items()), default="case"
-    )
 
     def content(self) -> tuple[Content, dict[str, list[int]]]:
         """The content to save, and for each row list the form rows that were kept."""
@@ -204,6 +201,10 @@ class EditorForm(FlaskForm):
 
 class NoteForm(EditorForm):
     """A consultation note (Beratungsvermerk): free text."""
+
+    visibility = RadioField(
+        _l("Who may read it?"), choices=choices(VISIBILITY_LABELS.items()), default="case"
+    )
 
     text = TextAreaField(
         _l("Text"),
@@ -282,6 +283,9 @@ class FileForm(EditorForm):
         validators=[FileRequired(_l("Please choose a file."))],
         render_kw={"accept": ACCEPT},
     )
+    visibility = RadioField(
+        _l("Who may read it?"), choices=choices(VISIBILITY_LABELS.items()), default="case"
+    )
 
     def content(self):
         upload = self.file.data
@@ -301,9 +305,9 @@ def editor_form(
 ) -> EditorForm:
     """The editor for ``doc_type``: from the request, or (``formdata=None``) from ``data``."""
     form = EDITORS[doc_type](data=data, **kwargs)
-    if editing:
-        del form.visibility
-    else:
+    if editing and "visibility" in form:
+        del form.visibility  # chosen once, when the document is created
+    if not editing:
         del form.base_version
     if doc_type == "agreement":
         keep = {row.form.responsible_organisation_id.data for row in form.goals}

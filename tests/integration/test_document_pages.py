@@ -375,6 +375,7 @@ def test_stale_agreement_edit_shows_saved_and_own_values(logged_in, db, case, wo
     assert response.status_code == 409
     page = text_of(response)
     assert "Ziel 1: Status" in page and "erledigt" in page and "entfallen" in page
+    assert "auf beiden Seiten" in page  # the status was changed on both sides since version 1
     assert re.search(r'name="base_version"[^>]*value="2"', response.text)
     assert versions_of(db, agreement.id)[-1].fields["goals"][0]["status"] == "done"
 
