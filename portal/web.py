@@ -72,6 +72,8 @@ def init_app(app: Flask) -> None:
         role_label=role_label,
         kind_label=kind_label,
         can_manage_accounts=lambda user: access.can(user, access.MANAGE_ACCOUNTS),
+        # ``can("read_audit", case)``: what the current user may do, for links and buttons.
+        can=lambda action, target=None: access.can(current_user, action, target),
     )
     app.jinja_env.autoescape = True
 
