@@ -58,4 +58,4 @@ system-deps:
 	@test -f $(AXE) || npm install --prefix $(E2E_DIR) --no-audit --no-fund --no-package-lock --silent
 
 bench: install translations
-	@ls bench/*.py >/dev/null 2>&1 && for b in bench/*.py; do $(BIN)/python $$b; done || echo "no benchmarks yet"
+	cd bench && for b in case_folder.py upload.py; do for db in sqlite postgresql; do ../$(BIN)/python $$b $$db; done; done

@@ -1,0 +1,114 @@
+"""Shared set-up for the benchmarks: a throw-away app on SQLite or PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import create_engine, event, text
+
+from portal import create_app
+from portal.db import Database
+from portal.migrate import upgrade
+from portal.services import accounts
+
+PG_ADMIN = os.environ.get(
+    "PORTAL_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+PASSWORD = "Bench-Lindenblatt-Emsufer-9"  # noqa: S105  (throw-away benchmark account)
+
+
+def machine() -> str:
+    """One line describing this machine, for RESULTS.md."""
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{platform.node()}: {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+
+
+def make_app(backend: str):
+    """(app, cleanup) with a fresh, migrated database of the given backend."""
+    tmp = Path(tempfile.mkdtemp(prefix="kim-bench-"))
+    cleanup = []
+    if backend == "postgresql":
+        name = f"kim_bench_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+
+        def drop():
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+        cleanup.append(drop)
+    else:
+        url = f"sqlite:///{tmp / 'bench.db'}"
+    upgrade(Database(url, audit_key="bench"))
+    app = create_app(
+        {"database_url": url, "data_dir": tmp, "search_index": tmp / "idx",
+         "secret_key": "bench", "audit_key": "bench"}
+    )  # fmt: skip
+    app.config.update(OUTBOX_INLINE=True)
+    return app, lambda: [app.extensions["portal.db"].engine.dispose(), *[c() for c in cleanup]]
+
+
+def make_worker(app, email: str = "bench@example.org"):
+    """An organisation and a caseworker in it."""
+    with app.extensions["portal.db"].session() as session:
+        org = accounts.save_organisation(session, actor=None, name="Bench-Stadt", kind="kommune")
+        user = accounts.create_user(
+            session, actor=None, email=email, name="Bench Worker", organisation=org,
+            role="caseworker", password=PASSWORD,
+        )  # fmt: skip
+        return user.id
+
+
+def login(client, email: str = "bench@example.org") -> None:
+    """Log the test client in through the real form."""
+    import re
+
+    page = client.get("/login").text
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    response = client.post(
+        "/login", data={"email": email, "password": PASSWORD, "csrf_token": token}
+    )
+    assert response.status_code == 302, response.status_code
+
+
+class QueryCounter:
+    """Counts SQL statements sent through an engine."""
+
+    def __init__(self, engine) -> None:
+        self.count = 0
+        event.listen(engine, "before_cursor_execute", self._hit)
+
+    def _hit(self, *args) -> None:
+        self.count += 1
+
+
+def timed(fn, repeat: int) -> list[float]:
+    """Milliseconds per call."""
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def summary(samples: list[float]) -> str:
+    """``median / p95 / max`` in milliseconds."""
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+    return f"median {statistics.median(ordered):.1f} ms, p95 {p95:.1f} ms, max {ordered[-1]:.1f} ms"
