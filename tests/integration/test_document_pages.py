@@ -731,3 +731,24 @@ def test_with_consent_another_organisation_reads_shared_but_not_internal_documen
     assert "Für alle Beteiligten." in client.get(f"/documents/{shared.id}").text
     for url in document_urls(internal.id):
         assert client.get(url).status_code == 404, url
+
+
+def test_edit_without_base_version_is_refused_and_saves_nothing(logged_in, db, note):
+    response = edit(logged_in, note.id, title="Beratungsvermerk", text="Neu.")
+    assert response.status_code == 400
+    assert len(versions_of(db, note.id)) == 1
+
+
+def test_a_note_has_no_file_to_download(logged_in, note):
+    assert logged_in.get(f"/documents/{note.id}/versions/1/file").status_code == 404
+
+
+def test_pages_speak_english_too(client, auth, db, note, worker):
+    auth.login(worker.email)
+    auth.post("/language", {"lang": "en"})
+    page = client.get(f"/documents/{note.id}")
+    assert "Versions" in page.text and "Compare two versions" not in page.text  # one version
+    editor = client.get(f"/documents/{note.id}/edit")
+    assert "You are editing version 1." in editor.text
+    agreement = client.get(f"/cases/{note.case_id}/documents/new?type=agreement")
+    assert "Add a row" in agreement.text and "Due date" in agreement.text
