@@ -210,6 +210,8 @@ def _changed_by(document: Document, base_number: int, saved, mine) -> dict[str, 
 def _request_too_large(_exc):
     """Flask refused the request body: show the upload form again with the reason."""
     message = _("The file is larger than %(mb)d MB.", mb=_max_upload_mb())
+    if not current_user.is_authenticated:
+        return error_response(413, "too_large", message)
     session = db_session()
     try:
         if request.endpoint == "documents.new" and request.args.get("type") == "file":
@@ -225,8 +227,12 @@ def _request_too_large(_exc):
             data = {"title": document.title, "base_version": document.current_version}
         else:
             return error_response(413, "too_large", message)
-    except PortalError as exc:
-        return error_response(exc.status, exc.code, exc.message)
+    except PortalError as exc:  # an error handler cannot hand errors on: answer them here
+        refused = {
+            403: _("You are not allowed to do this."),
+            404: _("This page does not exist, or you may not see it."),
+        }
+        return error_response(exc.status, exc.code, exc.message or refused.get(exc.status, ""))
     doc_type = document.type if document is not None else "file"
     if doc_type != "file":
         return error_response(413, "too_large", message)

@@ -349,7 +349,7 @@ def form_data(doc_type: str, version: DocumentVersion, base_version: int) -> dic
     elif doc_type == "agreement":
         fields = version.fields or {}
         data["goals"] = [
-            dict(goal, due_date=goal.get("due_date") or "") for goal in fields["goals"]
+            dict(goal, due_date=goal.get("due_date") or "") for goal in fields.get("goals") or []
         ]
         data["signatories"] = "\n".join(fields.get("signatories") or [])
         data["signed_on"] = fields.get("signed_on") or ""

@@ -752,3 +752,44 @@ def test_pages_speak_english_too(client, auth, db, note, worker):
     assert "You are editing version 1." in editor.text
     agreement = client.get(f"/cases/{note.case_id}/documents/new?type=agreement")
     assert "Add a row" in agreement.text and "Due date" in agreement.text
+
+
+def test_stale_file_upload_shows_the_conflict_and_asks_for_the_file_again(
+    logged_in, db, case, worker, save_ctx
+):
+    doc_id = document_id(upload(logged_in, case, b"erste\n", "brief.txt"))
+    stale_page = logged_in.get(f"/documents/{doc_id}/edit")
+    document = db.get(Document, doc_id)
+    documents.add_version(
+        db, worker, document, base_version=1, ctx=save_ctx,
+        content=Content(upload=Upload(io.BytesIO(b"von nebenan\n"), "nebenan.txt")),
+    )  # fmt: skip
+    db.commit()
+    response = logged_in.post(
+        f"/documents/{doc_id}/edit",
+        data={"csrf_token": csrf_token(stale_page.text), "title": "Brief", "base_version": "1",
+              "file": (io.BytesIO(b"meine\n"), "meine.txt")},
+        content_type="multipart/form-data",
+    )  # fmt: skip
+    assert response.status_code == 409
+    assert "nebenan.txt" in response.text and "meine.txt" in response.text
+    assert 'type="file"' in response.text
+    assert re.search(r'name="base_version"[^>]*value="2"', response.text)
+    assert [v.filename for v in versions_of(db, doc_id)] == ["brief.txt", "nebenan.txt"]
+
+
+class TestUploadLimitWhenLoggedOut:
+    @pytest.fixture
+    def app_config(self, app_config):
+        app_config["max_upload_mb"] = 1
+        return app_config
+
+    def test_anonymous_oversized_post_gets_a_plain_413(self, client, case):
+        # The CSRF check reads the body first, so the size error comes before any login check.
+        response = client.post(
+            new_url(case, "file"),
+            data={"file": (io.BytesIO(b"a" * (2 * 2**20)), "gross.txt")},
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == 413
+        assert "Die Datei ist größer als 1 MB." in response.text
