@@ -3,6 +3,8 @@
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+from portal.services.document_fields import LANGUAGE_LEVELS
+
 ROLE_LABELS = {
     "admin": _l("Administrator"),
     "coordinator": _l("Coordinator"),
@@ -62,6 +64,45 @@ DOCUMENT_GROUP_LABELS = {
     "assessment": _l("Assessments"),
     "agreement": _l("Integration agreements"),
     "file": _l("Files"),
+}
+
+
+# Document contents: visibility, goals, language levels, field names of forms.
+VISIBILITY_LABELS = {
+    "case": _l("Everyone with access to the case"),
+    "internal": _l("Only my organisation"),
+}
+GOAL_STATUS_LABELS = {
+    "open": _l("open"),
+    "in_progress": _l("in progress"),
+    "done": _l("done"),
+    "dropped": _l("dropped"),
+}
+LEVEL_LABELS = {level: level for level in LANGUAGE_LEVELS} | {
+    "Muttersprache": _l("Native language")
+}
+ASSESSMENT_LABELS = {
+    "languages": _l("Language skills"),
+    "education": _l("School and vocational training"),
+    "work_experience": _l("Work experience"),
+    "residence_status": _l("Status of residence"),
+    "housing": _l("Housing situation"),
+    "health": _l("Health"),
+    "family": _l("Family situation"),
+    "goals_text": _l("Goals and wishes"),
+}
+AGREEMENT_LABELS = {
+    "goals": _l("Goals"),
+    "signatories": _l("Signatories"),
+    "signed_on": _l("Signed on"),
+    "area": _l("Area"),
+    "goal": _l("Goal"),
+    "measures": _l("Measures"),
+    "responsible_organisation_id": _l("Responsible"),
+    "due_date": _l("Due date"),
+    "status": _l("Status"),
+    "language": _l("Language"),
+    "level": _l("Level"),
 }
 
 

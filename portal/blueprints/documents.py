@@ -29,6 +29,7 @@ from portal.db import db_session
 from portal.downloads import INLINE_TYPES, send_version_file
 from portal.forms import documents as forms
 from portal.forms.documents import RestoreForm, editor_form
+from portal.labels import DOCUMENT_TYPE_LABELS
 from portal.models import Document, DocumentVersion
 from portal.services import access, accounts, audit, cases, diff, documents
 from portal.services.documents import VersionConflict
@@ -62,7 +63,7 @@ def new(case_id: int):
         raise NotFound()
     organisations = _organisations(doc_type)
     if request.method == "GET":
-        title = "" if doc_type == "file" else str(forms.DOCUMENT_TYPE_LABELS[doc_type])
+        title = "" if doc_type == "file" else str(DOCUMENT_TYPE_LABELS[doc_type])
         form = editor_form(doc_type, editing=False, organisations=organisations,
                            data={"title": title})  # fmt: skip
     else:

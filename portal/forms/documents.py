@@ -25,12 +25,19 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 from wtforms.widgets import DateInput, HiddenInput
 
-from portal.forms.admin import choices
+from portal.forms import choices
+from portal.labels import (
+    AGREEMENT_LABELS,
+    ASSESSMENT_LABELS,
+    FOCUS_AREA_LABELS,
+    GOAL_STATUS_LABELS,
+    LEVEL_LABELS,
+    VISIBILITY_LABELS,
+)
 from portal.models import DocumentVersion
 from portal.services import filetypes
 from portal.services.document_fields import (
     ASSESSMENT_TEXT_FIELDS,
-    LANGUAGE_LEVELS,
     MAX_GOALS,
     MAX_LANGUAGES,
     MAX_TEXT,
@@ -40,61 +47,6 @@ from portal.services.errors import ValidationFailed
 
 ACCEPT = ".pdf,.docx,.odt,.txt,.jpg,.jpeg,.png,.tif,.tiff"
 
-DOCUMENT_TYPE_LABELS = {
-    "note": _l("Consultation note"),
-    "assessment": _l("Assessment"),
-    "agreement": _l("Integration agreement"),
-    "file": _l("File"),
-}
-VISIBILITY_LABELS = {
-    "case": _l("Everyone with access to the case"),
-    "internal": _l("Only my organisation"),
-}
-FOCUS_AREA_LABELS = {
-    "sprache": _l("Language"),
-    "arbeit": _l("Work"),
-    "bildung": _l("Education"),
-    "wohnen": _l("Housing"),
-    "gesundheit": _l("Health"),
-    "aufenthalt": _l("Residence status"),
-    "familie": _l("Family"),
-    "gleichstellung": _l("Equality"),
-    "ehrenamt": _l("Volunteering"),
-    "finanzen": _l("Finances"),
-    "sonstiges": _l("Other topics"),
-}
-GOAL_STATUS_LABELS = {
-    "open": _l("open"),
-    "in_progress": _l("in progress"),
-    "done": _l("done"),
-    "dropped": _l("dropped"),
-}
-LEVEL_LABELS = {level: level for level in LANGUAGE_LEVELS} | {
-    "Muttersprache": _l("Native language")
-}
-ASSESSMENT_LABELS = {
-    "languages": _l("Language skills"),
-    "education": _l("School and vocational training"),
-    "work_experience": _l("Work experience"),
-    "residence_status": _l("Status of residence"),
-    "housing": _l("Housing situation"),
-    "health": _l("Health"),
-    "family": _l("Family situation"),
-    "goals_text": _l("Goals and wishes"),
-}
-AGREEMENT_LABELS = {
-    "goals": _l("Goals"),
-    "signatories": _l("Signatories"),
-    "signed_on": _l("Signed on"),
-    "area": _l("Area"),
-    "goal": _l("Goal"),
-    "measures": _l("Measures"),
-    "responsible_organisation_id": _l("Responsible"),
-    "due_date": _l("Due date"),
-    "status": _l("Status"),
-    "language": _l("Language"),
-    "level": _l("Level"),
-}
 ROW_LISTS = ("languages", "goals")
 _GERMAN_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 _SERVICE_PATH = re.compile(r"^(?:fields\.)?(\w+)(?:\[(\d+)\](?:\.(\w+))?)?$")
