@@ -218,6 +218,35 @@ def reindex() -> None:
     click.echo(f"Suchindex neu aufgebaut / search index rebuilt: {count} Einträge / entries.")
 
 
+@main.command()
+@click.option("--repair", is_flag=True, help="Delete orphans and re-index what is missing.")
+@with_app()
+def check(repair: bool) -> None:
+    """Compare database, file store and search index; exit 1 while something is wrong."""
+    from portal.services import consistency
+
+    with database().session() as session:
+        store, backend = (
+            current_app.extensions["portal.blobs"],
+            current_app.extensions["portal.search"],
+        )
+        report = consistency.check(session, store, backend, repair=repair)
+    lines = {
+        "orphan files (no database row)": report.orphan_files,
+        "files missing from the store": report.missing_files,
+        "blobs no version or consent uses": report.unreferenced_blobs,
+        "versions missing from the search index": report.unindexed_versions,
+        "index entries of deleted versions": report.stale_index_entries,
+        "outbox jobs that keep failing": report.failing_jobs,
+    }
+    for label, items in lines.items():
+        click.echo(f"{label}: {len(items)}")
+    for line in report.repaired:
+        click.echo(f"repaired: {line}")
+    if not report.ok and not repair:
+        sys.exit(1)
+
+
 @main.command("index-worker")
 @click.option("--interval", default=2.0, show_default=True, help="Seconds between polls.")
 @click.option("--once", is_flag=True, help="Drain what is due, then stop.")

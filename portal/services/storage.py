@@ -99,6 +99,18 @@ class BlobStore:
         """Open the blob for reading."""
         return self.path(sha256).open("rb")
 
+    def iter_blobs(self):
+        """(sha256, path) of every stored blob (not the temporary uploads)."""
+        if not self.root.exists():
+            return
+        for folder in sorted(self.root.iterdir()):
+            if len(folder.name) != 2 or not folder.is_dir():
+                continue
+            for path in folder.iterdir():
+                sha256 = folder.name + path.name
+                if _SHA256.match(sha256):
+                    yield sha256, path
+
     def delete(self, sha256: str) -> None:
         """Remove a blob (no longer referenced by any version)."""
         self.path(sha256).unlink(missing_ok=True)

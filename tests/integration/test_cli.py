@@ -478,3 +478,35 @@ def test_reindex_restores_search_results(runner, app, db, make_user, make_case, 
     query = SearchQuery(text="Einstufungstests")
     found, _ = search.search(db, WhooshBackend(index_dir), worker, query)
     assert [f.document.title for f in found] == ["Beratungsvermerk"]
+
+
+def test_check_finds_and_repairs_orphans_and_index_gaps(
+    runner, app, make_user, make_case, make_note
+):
+    import os
+    import time
+
+    from portal import jobs
+    from portal.services import documents
+
+    worker = make_user()
+    note = make_note(worker, make_case(worker), text="Ein Vermerk")
+    jobs.drain(app)
+    assert runner("check").exit_code == 0
+    store = app.extensions["portal.blobs"]
+    orphan = store.path("ab" * 32)
+    orphan.parent.mkdir(parents=True, exist_ok=True)
+    orphan.write_bytes(b"left over by a failed save")
+    old = time.time() - 2 * 3600
+    os.utime(orphan, (old, old))
+    with app.extensions["portal.db"].session() as session:
+        version_id = documents.get_version(session, note, 1).id
+    app.extensions["portal.search"].update([], [version_id])  # drop its entry from the index
+    found = runner("check")
+    assert found.exit_code == 1
+    assert "orphan files (no database row): 1" in found.output
+    assert "versions missing from the search index: 1" in found.output
+    repaired = runner("check", "--repair")
+    assert repaired.exit_code == 0 and "repaired:" in repaired.output
+    assert not orphan.exists()
+    assert runner("check").exit_code == 0

@@ -79,5 +79,8 @@ class SearchBackend(Protocol):
     def search(self, query: SearchQuery, acl: list[str]) -> SearchResult:
         """Entries matching ``query`` whose acl shares a token with ``acl``."""
 
+    def version_ids(self) -> set[int]:
+        """Ids of every indexed version (for consistency checks)."""
+
     def clear(self) -> None:
         """Drop everything (before a full reindex)."""

@@ -130,6 +130,11 @@ class WhooshBackend:
             raise
         writer.commit()
 
+    def version_ids(self) -> set[int]:
+        """Ids of every indexed version (for consistency checks)."""
+        with self.ix.searcher() as searcher:
+            return {fields["version_id"] for fields in searcher.all_stored_fields()}
+
     def clear(self) -> None:
         """Start from an empty index."""
         with self._lock:
