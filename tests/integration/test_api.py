@@ -153,6 +153,23 @@ def test_unknown_api_path_is_json_404(client, make_user, make_token):
         assert_error(client.delete(path, headers=bearer(token)), 404)
 
 
+def test_ids_beyond_sql_integers_are_404_not_500(client, make_user, make_token):
+    token = make_token(make_user())
+    huge = "99999999999999999999"
+    for method, path in [
+        ("get", f"/api/v1/cases/{huge}"),
+        ("get", f"/api/v1/cases/{2**31}"),
+        ("patch", f"/api/v1/cases/{2**63}"),
+        ("get", f"/api/v1/cases/{huge}/documents"),
+        ("get", f"/api/v1/documents/{huge}"),
+        ("get", f"/api/v1/documents/1/versions/{huge}"),
+        ("delete", f"/api/v1/cases/1/consents/{huge}"),
+    ]:
+        response = getattr(client, method)(path, headers=bearer(token), json={})
+        assert_error(response, 404, "not_found")
+    assert_error(client.get(f"/api/v1/cases/{huge}"), 401, "unauthenticated")  # token first
+
+
 def test_wrong_method_on_api_is_json_405(client, make_user, make_token):
     token = make_token(make_user())
     assert_error(client.delete("/api/v1/me", headers=bearer(token)), 405)

@@ -11,13 +11,14 @@ from sqlalchemy import Select, func, select
 from portal.db import db_session
 from portal.models import User
 from portal.services import audit, tokens
-from portal.services.errors import InvalidInput, PortalError, ValidationFailed
+from portal.services.errors import InvalidInput, NotFound, PortalError, ValidationFailed
 from portal.web import client_ip
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 200
+MAX_ID = 2**31 - 1  # the largest id a row can have (SQL INTEGER)
 PUBLIC_ENDPOINTS = {"api.openapi"}
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 
@@ -38,6 +39,8 @@ def _authenticate() -> None:
     if user is None:
         raise Unauthenticated(_l("Missing, invalid or revoked API token."))
     g.api_user = user
+    if any(isinstance(v, int) and v > MAX_ID for v in (request.view_args or {}).values()):
+        raise NotFound()  # no row has such an id, and the database would overflow on it
 
 
 def api_user() -> User:
@@ -57,14 +60,20 @@ def page_args() -> tuple[int, int]:
     return page, per_page
 
 
-def list_envelope(statement: Select, serialise) -> dict:
-    """Run ``statement`` for the requested page: ``{"items", "total", "page"}``."""
+def page_of(statement: Select) -> tuple[list, int, int]:
+    """The requested page of ``statement``'s rows, the number of all rows, and the page number."""
     page, per_page = page_args()
     session = db_session()
     total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
     offset = (page - 1) * per_page
     # A page past the end is empty; asking the database would overflow its integer offset.
-    rows = session.scalars(statement.limit(per_page).offset(offset)) if offset < total else []
+    rows = list(session.scalars(statement.limit(per_page).offset(offset))) if offset < total else []
+    return rows, total, page
+
+
+def list_envelope(statement: Select, serialise) -> dict:
+    """Run ``statement`` for the requested page: ``{"items", "total", "page"}``."""
+    rows, total, page = page_of(statement)
     return {"items": [serialise(row) for row in rows], "total": total, "page": page}
 
 
@@ -111,4 +120,12 @@ def record_read(action: str, object_type: str, object_id: int, case_id: int, **d
     )  # fmt: skip
 
 
-from portal.blueprints.api import cases, documents, openapi, organisations  # noqa: E402,F401  (routes)
+from portal.blueprints.api import (  # noqa: E402,F401  (routes)
+    audit_trail,
+    cases,
+    consents,
+    documents,
+    openapi,
+    organisations,
+    search,
+)

@@ -5,93 +5,37 @@ from __future__ import annotations
 from flask import jsonify
 
 from portal.blueprints.api import bp
+from portal.blueprints.api.openapi_common import (
+    CASE_ID,
+    INVALID,
+    NOT_ALLOWED,
+    NOT_FOUND,
+    NOT_OBJECT,
+    PAGING,
+    UNAUTHENTICATED,
+    created,
+    error,
+    id_param,
+    json_response,
+    list_of,
+    query_param,
+    request_body,
+)
 from portal.blueprints.api.openapi_schemas import SCHEMAS, ref
+from portal.blueprints.api.openapi_sharing import SHARING_PATHS, SHARING_SCHEMAS
 from portal.models import FOCUS_AREAS, PHASES
 from portal.services.cases import SORTS
 
-
-def _error(description: str) -> dict:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-    }
-
-
-def _json(schema: dict, description: str = "OK") -> dict:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _list_of(item_ref: str) -> dict:
-    return {
-        "type": "object",
-        "required": ["items", "total", "page"],
-        "properties": {
-            "items": {"type": "array", "items": {"$ref": item_ref}},
-            "total": {"type": "integer"},
-            "page": {"type": "integer"},
-        },
-    }
-
-
-def _body(schema: dict, multipart: dict | None = None) -> dict:
-    content = {"application/json": {"schema": schema}}
-    if multipart:
-        content["multipart/form-data"] = {"schema": multipart}
-    return {"required": True, "content": content}
-
-
-def _id_param(name: str, description: str) -> dict:
-    return {
-        "name": name,
-        "in": "path",
-        "required": True,
-        "description": description,
-        "schema": {"type": "integer", "minimum": 1},
-    }
-
-
-def _query(name: str, schema: dict, description: str, required: bool = False) -> dict:
-    return {
-        "name": name,
-        "in": "query",
-        "required": required,
-        "description": description,
-        "schema": schema,
-    }
-
-
-def _created(schema: dict, description: str) -> dict:
-    return {
-        **_json(schema, description),
-        "headers": {
-            "Location": {"description": "URL of the new resource", "schema": {"type": "string"}}
-        },
-    }
-
-
-PAGING = [
-    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
-    {
-        "name": "per_page",
-        "in": "query",
-        "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50},
-    },
-]
-UNAUTHENTICATED = _error("No, invalid or revoked token")
-NOT_OBJECT = _error("The body is not a JSON object, or query parameters are invalid")
-NOT_ALLOWED = _error("Known and visible, but this user may not do that (e.g. read-only)")
-NOT_FOUND = _error("Unknown, or not visible to this user")
-INVALID = _error("Validation failed; `error.fields` names each field and why")
-CASE_ID = _id_param("case_id", "The case")
-DOCUMENT_ID = _id_param("document_id", "The document")
-VERSION_NUMBER = _id_param("number", "The version number (1..current_version)")
+DOCUMENT_ID = id_param("document_id", "The document")
+VERSION_NUMBER = id_param("number", "The version number (1..current_version)")
 UPLOAD_ERRORS = {
-    "413": _error("The file is larger than the configured limit"),
-    "415": _error("The content is none of PDF, DOCX, ODT, TXT, JPEG, PNG, TIFF"),
+    "413": error("The file is larger than the configured limit"),
+    "415": error("The content is none of PDF, DOCX, ODT, TXT, JPEG, PNG, TIFF"),
 }
-CONFLICT = _error(
+CONFLICT = error(
     "`base_version` is stale: someone saved a newer version; `error.fields.current_version`"
 )
+
 
 SPEC = {
     "openapi": "3.1.0",
@@ -109,7 +53,7 @@ SPEC = {
                 "summary": "The token's user",
                 "operationId": "getMe",
                 "responses": {
-                    "200": _json({"$ref": "#/components/schemas/User"}),
+                    "200": json_response({"$ref": "#/components/schemas/User"}),
                     "401": UNAUTHENTICATED,
                 },
             }
@@ -120,8 +64,8 @@ SPEC = {
                 "operationId": "listOrganisations",
                 "parameters": PAGING,
                 "responses": {
-                    "200": _json(_list_of("#/components/schemas/Organisation")),
-                    "400": _error("Invalid paging parameters"),
+                    "200": json_response(list_of("#/components/schemas/Organisation")),
+                    "400": error("Invalid paging parameters"),
                     "401": UNAUTHENTICATED,
                 },
             }
@@ -132,9 +76,9 @@ SPEC = {
                 "description": "Spelling variants, transliterations and swapped day/month "
                 "are found. Only metadata is returned. For caseworkers and coordinators.",
                 "operationId": "checkPerson",
-                "requestBody": _body(ref("PersonCheck")),
+                "requestBody": request_body(ref("PersonCheck")),
                 "responses": {
-                    "200": _json(ref("CandidateList")),
+                    "200": json_response(ref("CandidateList")),
                     "400": NOT_OBJECT,
                     "401": UNAUTHENTICATED,
                     "403": NOT_ALLOWED,
@@ -147,26 +91,28 @@ SPEC = {
                 "summary": "Cases whose metadata you may see",
                 "operationId": "listCases",
                 "parameters": [
-                    _query("phase", {"type": "string", "enum": list(PHASES)}, "Only this phase"),
-                    _query(
+                    query_param(
+                        "phase", {"type": "string", "enum": list(PHASES)}, "Only this phase"
+                    ),
+                    query_param(
                         "focus", {"type": "string", "enum": list(FOCUS_AREAS)}, "With this focus"
                     ),
-                    _query(
+                    query_param(
                         "organisation",
                         {"type": "integer", "minimum": 0},
                         "Led by this organisation",
                     ),
-                    _query(
+                    query_param(
                         "q",
                         {"type": "string", "maxLength": 200},
                         "Part of the person's name or the reference",
                     ),
-                    _query(
+                    query_param(
                         "mine",
                         {"type": "string", "enum": ["0", "1", "true", "false"]},
                         "Only cases you lead",
                     ),
-                    _query(
+                    query_param(
                         "sort",
                         {"type": "string", "enum": list(SORTS), "default": "updated"},
                         "Order of the list",
@@ -174,8 +120,8 @@ SPEC = {
                     *PAGING,
                 ],
                 "responses": {
-                    "200": _json(_list_of("#/components/schemas/CaseSummary")),
-                    "400": _error("Invalid filter or paging parameters; `error.fields`"),
+                    "200": json_response(list_of("#/components/schemas/CaseSummary")),
+                    "400": error("Invalid filter or paging parameters; `error.fields`"),
                     "401": UNAUTHENTICATED,
                 },
             },
@@ -184,13 +130,13 @@ SPEC = {
                 "description": "If the person probably has a case already and "
                 "`confirm_new_person` is not true, nothing is created: 409 with `candidates`.",
                 "operationId": "createCase",
-                "requestBody": _body(ref("CaseCreate")),
+                "requestBody": request_body(ref("CaseCreate")),
                 "responses": {
-                    "201": _created(ref("Case"), "The new case"),
+                    "201": created(ref("Case"), "The new case"),
                     "400": NOT_OBJECT,
                     "401": UNAUTHENTICATED,
                     "403": NOT_ALLOWED,
-                    "409": _json(ref("DuplicateCandidatesError"), "Likely duplicates"),
+                    "409": json_response(ref("DuplicateCandidatesError"), "Likely duplicates"),
                     "422": INVALID,
                 },
             },
@@ -202,7 +148,7 @@ SPEC = {
                 "operationId": "getCase",
                 "parameters": [CASE_ID],
                 "responses": {
-                    "200": _json(ref("Case")),
+                    "200": json_response(ref("Case")),
                     "401": UNAUTHENTICATED,
                     "404": NOT_FOUND,
                 },
@@ -211,9 +157,9 @@ SPEC = {
                 "summary": "Change the phase or the focus areas",
                 "operationId": "updateCase",
                 "parameters": [CASE_ID],
-                "requestBody": _body(ref("CaseUpdate")),
+                "requestBody": request_body(ref("CaseUpdate")),
                 "responses": {
-                    "200": _json(ref("Case")),
+                    "200": json_response(ref("Case")),
                     "400": NOT_OBJECT,
                     "401": UNAUTHENTICATED,
                     "403": NOT_ALLOWED,
@@ -228,8 +174,8 @@ SPEC = {
                 "operationId": "listDocuments",
                 "parameters": [CASE_ID, *PAGING],
                 "responses": {
-                    "200": _json(_list_of("#/components/schemas/DocumentSummary")),
-                    "400": _error("Invalid paging parameters"),
+                    "200": json_response(list_of("#/components/schemas/DocumentSummary")),
+                    "400": error("Invalid paging parameters"),
                     "401": UNAUTHENTICATED,
                     "404": NOT_FOUND,
                 },
@@ -240,7 +186,7 @@ SPEC = {
                 "multipart/form-data with the file in `file` for uploads.",
                 "operationId": "createDocument",
                 "parameters": [CASE_ID],
-                "requestBody": _body(
+                "requestBody": request_body(
                     {
                         "oneOf": [
                             ref("NoteCreate"),
@@ -251,8 +197,8 @@ SPEC = {
                     ref("FileUpload"),
                 ),
                 "responses": {
-                    "201": _created(ref("Document"), "The new document"),
-                    "400": _error("The body is not a JSON object, or the file is hostile"),
+                    "201": created(ref("Document"), "The new document"),
+                    "400": error("The body is not a JSON object, or the file is hostile"),
                     "401": UNAUTHENTICATED,
                     "403": NOT_ALLOWED,
                     "404": NOT_FOUND,
@@ -267,7 +213,7 @@ SPEC = {
                 "operationId": "getDocument",
                 "parameters": [DOCUMENT_ID],
                 "responses": {
-                    "200": _json(ref("Document")),
+                    "200": json_response(ref("Document")),
                     "401": UNAUTHENTICATED,
                     "404": NOT_FOUND,
                 },
@@ -280,7 +226,7 @@ SPEC = {
                 "version the edit started from. `type` and `visibility` cannot change.",
                 "operationId": "addVersion",
                 "parameters": [DOCUMENT_ID],
-                "requestBody": _body(
+                "requestBody": request_body(
                     {
                         "oneOf": [
                             ref("NoteVersion"),
@@ -291,8 +237,8 @@ SPEC = {
                     ref("FileVersionUpload"),
                 ),
                 "responses": {
-                    "201": _created(ref("Version"), "The new version"),
-                    "400": _error("The body is not a JSON object, or the file is hostile"),
+                    "201": created(ref("Version"), "The new version"),
+                    "400": error("The body is not a JSON object, or the file is hostile"),
                     "401": UNAUTHENTICATED,
                     "403": NOT_ALLOWED,
                     "404": NOT_FOUND,
@@ -308,7 +254,7 @@ SPEC = {
                 "operationId": "getVersion",
                 "parameters": [DOCUMENT_ID, VERSION_NUMBER],
                 "responses": {
-                    "200": _json(ref("Version")),
+                    "200": json_response(ref("Version")),
                     "401": UNAUTHENTICATED,
                     "404": NOT_FOUND,
                 },
@@ -335,7 +281,7 @@ SPEC = {
                         },
                     },
                     "401": UNAUTHENTICATED,
-                    "404": _error("Unknown, not visible, or not an upload"),
+                    "404": error("Unknown, not visible, or not an upload"),
                 },
             }
         },
@@ -345,12 +291,12 @@ SPEC = {
                 "operationId": "diffVersions",
                 "parameters": [
                     DOCUMENT_ID,
-                    _query("from", {"type": "integer", "minimum": 1}, "Older version", True),
-                    _query("to", {"type": "integer", "minimum": 1}, "Newer version", True),
+                    query_param("from", {"type": "integer", "minimum": 1}, "Older version", True),
+                    query_param("to", {"type": "integer", "minimum": 1}, "Newer version", True),
                 ],
                 "responses": {
-                    "200": _json(ref("Diff")),
-                    "400": _error("`from` or `to` missing or not a number; `error.fields`"),
+                    "200": json_response(ref("Diff")),
+                    "400": error("`from` or `to` missing or not a number; `error.fields`"),
                     "401": UNAUTHENTICATED,
                     "404": NOT_FOUND,
                 },
@@ -361,30 +307,31 @@ SPEC = {
                 "summary": "Restore an old version as a new version",
                 "operationId": "restoreVersion",
                 "parameters": [DOCUMENT_ID],
-                "requestBody": _body(ref("Restore")),
+                "requestBody": request_body(ref("Restore")),
                 "responses": {
-                    "201": _created(ref("Version"), "The new version, equal to the old one"),
+                    "201": created(ref("Version"), "The new version, equal to the old one"),
                     "400": NOT_OBJECT,
                     "401": UNAUTHENTICATED,
                     "403": NOT_ALLOWED,
-                    "404": _error("Unknown or invisible document, or no such version"),
+                    "404": error("Unknown or invisible document, or no such version"),
                     "409": CONFLICT,
                     "422": INVALID,
                 },
             }
         },
+        **SHARING_PATHS,
         "/openapi.json": {
             "get": {
                 "summary": "This document",
                 "operationId": "getOpenApi",
                 "security": [],
-                "responses": {"200": _json({"type": "object"})},
+                "responses": {"200": json_response({"type": "object"})},
             }
         },
     },
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        "schemas": SCHEMAS,
+        "schemas": {**SCHEMAS, **SHARING_SCHEMAS},
     },
 }
 

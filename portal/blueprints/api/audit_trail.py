@@ -1,0 +1,44 @@
+"""API: a case's audit trail (who did what, when), for its lead organisation and coordinators."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from portal.blueprints.api import api_user, bp, page_of
+from portal.blueprints.api.cases import org_ref
+from portal.db import db_session
+from portal.models import AuditEvent, Organisation, User
+from portal.services import access, audit, cases
+
+
+@bp.get("/cases/<int:case_id>/audit")
+def case_audit(case_id: int):
+    """The case's audit events, newest first; 403 for partners, 404 for strangers."""
+    session = db_session()
+    case = cases.get_case(session, api_user(), case_id, access.READ_CASE_METADATA)
+    events, total, page = page_of(audit.case_events(session, api_user(), case))
+    users = audit.actors(session, events)
+    org_ids = {event.organisation_id for event in events if event.organisation_id is not None}
+    rows = (
+        session.scalars(select(Organisation).where(Organisation.id.in_(org_ids))) if org_ids else []
+    )
+    organisations = {org.id: org for org in rows}
+    items = [
+        event_json(event, users.get(event.user_id), organisations.get(event.organisation_id))
+        for event in events
+    ]
+    return {"items": items, "total": total, "page": page}
+
+
+def event_json(event: AuditEvent, user: User | None, organisation: Organisation | None) -> dict:
+    """An audit event without its details or address: who, which organisation, what, when."""
+    return {
+        "id": event.id,
+        "at": event.at.isoformat(),
+        "action": event.action,
+        "user": None if user is None else {"id": user.id, "email": user.email, "name": user.name},
+        "organisation": org_ref(organisation),
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "case_id": event.case_id,
+    }
