@@ -376,8 +376,9 @@ def test_revoking_one_of_two_consents_keeps_the_other(api, worker, partner, case
 STALE_SEARCHER = (
     "services/search/whoosh_backend.py: _current_searcher() refreshes its cached searcher "
     "with Searcher.refresh(), which reuses segment readers by segment id and so misses "
-    "deletions committed into existing segments; the revoked entries (acl with the partner) "
-    "stay matchable, and their facet counts show"
+    "deletions committed into existing segments since: replaced and revoked index entries "
+    "stay matchable (a document found twice, under its old phase; facet counts of a case "
+    "whose consent was revoked)"
 )
 
 
