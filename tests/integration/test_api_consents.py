@@ -344,6 +344,13 @@ def test_revoking_ends_access_at_once_everywhere(api, db, spec, worker, partner,
 
     for url in _partner_urls(case, documents):
         assert_error(reader.get(url), 404, "not_found")
+    note_id = documents["note"]["id"]
+    for url, body in (
+        (f"/api/v1/cases/{case.id}/documents", {"type": "note", "title": "x", "text": "x"}),
+        (f"/api/v1/documents/{note_id}/versions", {"text": "x", "base_version": 1}),
+    ):
+        assert_error(reader.post(url, json=body), 404, "not_found")
+    assert_error(reader.patch(f"/api/v1/cases/{case.id}", json={"phase": "monitoring"}), 404)
     for q in ("Wohnung", "Lorem", "Haddad", case.reference):
         result = reader.get("/api/v1/search", query_string={"q": q}).get_json()
         assert (result["total"], result["hits"]) == (0, []), q
