@@ -380,16 +380,8 @@ def test_revoking_one_of_two_consents_keeps_the_other(api, worker, partner, case
     assert api(partner).get(f"/api/v1/cases/{case.id}").status_code == 200
 
 
-STALE_SEARCHER = (
-    "services/search/whoosh_backend.py: _current_searcher() refreshes its cached searcher "
-    "with Searcher.refresh(), which reuses segment readers by segment id and so misses "
-    "deletions committed into existing segments since: replaced and revoked index entries "
-    "stay matchable (a document found twice, under its old phase; facet counts of a case "
-    "whose consent was revoked)"
-)
 
 
-@pytest.mark.xfail(strict=True, reason=STALE_SEARCHER)
 def test_revoked_documents_leave_no_facet_counts(api, worker, partner, case):
     documents = _documents(api, worker, case)
     consent = _record(api, worker, case, organisation_ids=[partner.organisation_id])

@@ -14,7 +14,6 @@ from portal.models.base import local_today
 from portal.services import consents
 from tests.conftest import REALDOCS
 from tests.integration.test_api import api_client, assert_error, assert_matches, response_schema
-from tests.integration.test_api_consents import STALE_SEARCHER
 
 FACETS = {"type", "phase", "focus", "organisation", "year"}
 
@@ -142,12 +141,6 @@ def test_person_names_are_found_with_typos(app, api, worker, make_case, make_not
     assert _ids(_search(api, worker, q="hassan")) == [note.id]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/search/whoosh_backend.py _parse(): PlusMinusPlugin takes a hyphen inside "
-    "a word for NOT, so 'KIM-2026-00001' is parsed as kim AND NOT (2026 OR 00001) and "
-    "'B1-Kurs' as b1 AND NOT kurs: hyphenated words and case references find nothing",
-)
 def test_hyphenated_words_and_references_are_found(app, api, worker, make_case, make_note):
     case = make_case(worker)
     note = make_note(worker, case, text="Anmeldung zum B1-Kurs.")
@@ -322,12 +315,6 @@ def test_revoked_consent_hides_hits_before_the_index_catches_up(
     assert (result["hits"], result["total"]) == ([], 0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/search/__init__.py search(): only the hits of the requested page are "
-    "re-checked with the policy; the facet counts, and the total beyond that page, come "
-    "unchecked from the index, which still releases the case until the outbox is drained",
-)
 def test_revoked_consent_leaves_no_counts_before_the_index_catches_up(
     app, api, db, worker, partner, make_case, make_note
 ):
@@ -344,7 +331,6 @@ def test_revoked_consent_leaves_no_counts_before_the_index_catches_up(
     assert result["facets"] == {name: {} for name in FACETS}
 
 
-@pytest.mark.xfail(strict=True, reason=STALE_SEARCHER)
 def test_reindexed_documents_are_found_once_and_as_they_are_now(
     app, api, worker, make_case, make_note
 ):

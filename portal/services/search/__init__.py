@@ -15,7 +15,16 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import DOCUMENT_TYPES, FOCUS_AREAS, PHASES, Case, Document, DocumentVersion, User
+from portal.models import (
+    DOCUMENT_TYPES,
+    FOCUS_AREAS,
+    PHASES,
+    Case,
+    Document,
+    DocumentVersion,
+    OutboxJob,
+    User,
+)
 from portal.services import access
 from portal.services.errors import InvalidInput
 from portal.services.search.backend import (
@@ -176,6 +185,20 @@ def parse_query(args) -> SearchQuery:
     return query
 
 
+def _stale_for(session: Session, user: User) -> list[int]:
+    pending = set(
+        session.scalars(select(OutboxJob.object_id).where(OutboxJob.kind == INDEX_CASE_JOB))
+    )
+    if not pending:
+        return []
+    cases = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_(pending)))}
+    return sorted(
+        case_id
+        for case_id in pending
+        if case_id not in cases or not access.can(user, access.READ_CASE, cases[case_id])
+    )
+
+
 def _values(args, name: str) -> list[str]:
     if hasattr(args, "getlist"):
         return args.getlist(name)
@@ -196,7 +219,14 @@ class Found:
 def search(
     session: Session, backend: SearchBackend, user: User, query: SearchQuery
 ) -> tuple[list[Found], SearchResult]:
-    """Run ``query`` for ``user``; every hit re-checked with the access policy."""
+    """Run ``query`` for ``user``; every hit re-checked with the access policy.
+
+    Cases with a pending index update (a consent just revoked, a hand-over, a purge)
+    may still carry old acl tokens in the index; those the user may no longer read
+    are excluded from the query itself, so that totals and facet counts do not
+    reveal them either.
+    """
+    query.exclude_case_ids = _stale_for(session, user)
     result = backend.search(query, user_acl(user))
     version_ids = [hit.version_id for hit in result.hits]
     versions = {

@@ -40,6 +40,8 @@ class SearchQuery:
     date_from: datetime | None = None
     date_to: datetime | None = None
     case_id: int | None = None
+    # Cases whose index entries may be stale for this user (see services.search.search).
+    exclude_case_ids: list[int] = field(default_factory=list)
     all_versions: bool = False
     sort: str = "relevance"  # or "date"
     page: int = 1

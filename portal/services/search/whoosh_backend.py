@@ -188,10 +188,10 @@ class WhooshBackend:
             if self._searcher is None:
                 self._searcher = self.ix.searcher()
             elif not self._searcher.up_to_date():
-                try:  # reuses the readers of unchanged segments: cheap
-                    self._searcher = self._searcher.refresh()
-                except TypeError:  # Whoosh cannot refresh a searcher of an empty index
-                    self._searcher = self.ix.searcher()
+                # A new searcher, not Searcher.refresh(): refreshing reuses segment readers
+                # that miss deletions, so replaced or revoked entries would stay findable.
+                self._searcher.close()
+                self._searcher = self.ix.searcher()
             return self._searcher
 
     def _parse(self, text: str, searcher) -> Query:
@@ -205,7 +205,9 @@ class WhooshBackend:
             )
         parser = MultifieldParser(["title", "body", "names", "case_reference"], self.ix.schema)
         parser.remove_plugin_class(FieldsPlugin)  # no field syntax: nobody queries "acl:"
-        parser.add_plugin(PlusMinusPlugin())
+        # "-word" excludes, but only at the start of a word: "B1-Kurs" and "KIM-2026-00001"
+        # are words, not exclusions.
+        parser.add_plugin(PlusMinusPlugin(minusexpr=r"(?<![^\s(])-"))
         parser.add_plugin(FuzzyTermPlugin())
         try:
             parsed = parser.parse(text)
@@ -258,6 +260,8 @@ class WhooshBackend:
             filters.append(Term("organisation", str(query.organisation_id)))
         if query.case_id:
             filters.append(Term("case_id", query.case_id))
+        if query.exclude_case_ids:
+            filters.append(Not(Or([Term("case_id", i) for i in query.exclude_case_ids])))
         if query.date_from or query.date_to:
             filters.append(DateRange("date", query.date_from, query.date_to))
         return filters
