@@ -173,3 +173,17 @@ def test_case_list_filters_and_visibility(db, make_user, make_case, make_org):
     assert {mine.reference, foreign.reference} <= refs(coordinator)
     assert refs(make_user(role="admin")) == set()
     assert db.scalar(select(Case).where(Case.id == mine.id)).focus_areas == ["sprache", "arbeit"]
+
+
+def test_focus_filter_does_not_reveal_other_organisations_cases(db, make_user, make_case):
+    worker = make_user()
+    case = make_case(worker)
+    cases.update_case(db, worker, case, focus_areas=["gesundheit"])
+    db.commit()
+    coordinator = make_user(role="coordinator")
+    everything = {c.id for c in db.scalars(cases.case_list_statement(coordinator, CaseQuery()))}
+    by_focus = {
+        c.id
+        for c in db.scalars(cases.case_list_statement(coordinator, CaseQuery(focus="gesundheit")))
+    }
+    assert case.id in everything and case.id not in by_focus

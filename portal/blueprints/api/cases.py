@@ -133,29 +133,36 @@ def org_ref(org: Organisation | None) -> dict | None:
     return None if org is None else {"id": org.id, "name": org.name}
 
 
-def person_json(person: Person) -> dict:
-    """A person as case metadata shows it (no contact details)."""
+def person_json(person: Person, full: bool = True) -> dict:
+    """A person as case metadata shows it (no contact details).
+
+    Without access to the contents (coordinators of other organisations) only the
+    name is shown; the other values are null, not guessed.
+    """
     return {
         "id": person.id,
         "given_name": person.given_name,
         "family_name": person.family_name,
-        "aliases": list(person.aliases or []),
-        "birth_date": person.birth_date,
-        "nationality": person.nationality,
-        "languages": list(person.languages or []),
-        "gender": person.gender,
+        "aliases": list(person.aliases or []) if full else None,
+        "birth_date": person.birth_date if full else None,
+        "nationality": person.nationality if full else None,
+        "languages": list(person.languages or []) if full else None,
+        "gender": person.gender if full else None,
     }
 
 
 def case_summary_json(case: Case) -> dict:
-    """A case as the case list shows it."""
+    """A case as the case list shows it; metadata only (DESIGN: reference, person name,
+    phase, lead organisation) for those who may not read its contents."""
+    full = access.can(api_user(), access.READ_CASE, case)
     return {
         "id": case.id,
         "reference": case.reference,
-        "person": person_json(case.person),
+        "metadata_only": not full,
+        "person": person_json(case.person, full),
         "phase": case.phase,
         "lead_organisation": org_ref(case.lead_organisation),
-        "focus_areas": list(case.focus_areas or []),
+        "focus_areas": list(case.focus_areas or []) if full else None,
         "created_at": case.created_at.isoformat(),
         "updated_at": case.updated_at.isoformat(),
         "closed_at": case.closed_at.isoformat() if case.closed_at else None,

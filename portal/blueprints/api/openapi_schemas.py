@@ -61,10 +61,15 @@ VERSION_INPUT = {
 CASE_SUMMARY = {
     "id": {"type": "integer"},
     "reference": {"type": "string", "pattern": r"^KIM-\d{4}-\d{5}$"},
+    "metadata_only": {
+        "type": "boolean",
+        "description": "True for coordinators of other organisations without consent: they "
+        "see reference, person name, phase and lead organisation; other values are null",
+    },
     "person": ref("Person"),
     "phase": PHASE,
     "lead_organisation": ref("OrganisationRef"),
-    "focus_areas": FOCUS_LIST,
+    "focus_areas": nullable(FOCUS_LIST),
     "created_at": DATE_TIME,
     "updated_at": DATE_TIME,
     "closed_at": nullable(DATE_TIME),
@@ -135,11 +140,11 @@ SCHEMAS = {
             "id": {"type": "integer"},
             "given_name": {"type": "string"},
             "family_name": {"type": "string"},
-            "aliases": TEXT_LIST,
+            "aliases": nullable(TEXT_LIST),
             "birth_date": nullable(BIRTH_DATE),
-            "nationality": {"type": "string"},
-            "languages": TEXT_LIST,
-            "gender": {"type": "string", "enum": list(GENDERS)},
+            "nationality": nullable({"type": "string"}),
+            "languages": nullable(TEXT_LIST),
+            "gender": nullable({"type": "string", "enum": list(GENDERS)}),
         }
     ),
     "PersonInput": obj(
