@@ -111,6 +111,7 @@ def revoke(case_id: int, consent_id: int):
 def hand_over(case_id: int):
     """Pass the lead to an organisation with a current consent."""
     case = cases.get_case(db_session(), current_user, case_id)
+    access.require(current_user, access.MANAGE_CONSENT, case)
     form = HandOverForm()
     form.organisation_id.choices = _handover_choices(case)
     if form.validate_on_submit():

@@ -37,8 +37,15 @@ def collect(session: Session, actor: User, case: Case) -> ExportData:
     """Gather the case, all its documents with all versions, and its audit trail."""
     access.require_visible(actor, access.READ_CASE, case)
     access.require(actor, access.EXPORT_PERSON_DATA, case)
+    # Internal documents of other organisations are theirs to disclose (each agency answers
+    # Art. 15 for what it controls); the exporter includes only what it may read.
     docs = list(
-        session.scalars(select(Document).where(Document.case_id == case.id).order_by(Document.id))
+        session.scalars(
+            select(Document)
+            .join(Case, Case.id == Document.case_id)
+            .where(Document.case_id == case.id, access.document_filter(actor))
+            .order_by(Document.id)
+        )
     )
     versions = list(
         session.scalars(

@@ -715,13 +715,6 @@ def test_internal_documents_never_reach_another_organisation(build, make_token, 
         assert secret.id not in {item["id"] for item in listed}, who
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/export.collect puts every document of the case into the Art. 15 ZIP, "
-    "including other organisations' internal documents, without access.document_filter; "
-    "DESIGN.md: internal documents only within the author's organisation, and every export "
-    "goes through the same policy functions",
-)
 def test_art15_export_of_the_lead_holds_no_internal_documents_of_a_partner(
     build, make_token, save_ctx
 ):
