@@ -220,7 +220,9 @@ def case_list_statement(user: User, query: CaseQuery) -> Select:
     if query.focus:
         # Focus areas are contents, not metadata: the filter only matches readable cases.
         # JSON arrays are stored as text on both databases; keys are plain words.
-        statement = statement.where(access.case_contents_filter(user)).where(cast(Case.focus_areas, Text).like(f'%"{query.focus}"%'))
+        statement = statement.where(access.case_contents_filter(user)).where(
+            cast(Case.focus_areas, Text).like(f'%"{query.focus}"%')
+        )
     if query.q:
         pattern = f"%{query.q.strip().lower()}%"
         statement = statement.where(

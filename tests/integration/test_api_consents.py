@@ -380,8 +380,6 @@ def test_revoking_one_of_two_consents_keeps_the_other(api, worker, partner, case
     assert api(partner).get(f"/api/v1/cases/{case.id}").status_code == 200
 
 
-
-
 def test_revoked_documents_leave_no_facet_counts(api, worker, partner, case):
     documents = _documents(api, worker, case)
     consent = _record(api, worker, case, organisation_ids=[partner.organisation_id])

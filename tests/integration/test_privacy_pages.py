@@ -36,7 +36,7 @@ def _post(client, url: str, data: dict, page: str):
 
 
 def test_recording_a_consent_opens_the_case_to_the_partner(db, setup):
-    stadt, caritas, case, note, clients = setup
+    _stadt, caritas, case, note, clients = setup
     page = f"/cases/{case.id}/consents"
     assert clients["caritas"].get(page).status_code == 404
     response = _post(
