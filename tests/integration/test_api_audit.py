@@ -8,21 +8,10 @@ import pytest
 
 from portal import jobs
 from tests.conftest import REALDOCS
-from tests.integration.test_api import api_client, assert_error, assert_matches, response_schema
+from tests.integration.test_api import assert_error, assert_matches, response_schema
 
 NOTE_TEXT = "Vertrauliche Angaben zur Gesundheit von Frau Haddad."
 SEARCH_WORD = "Sprachkursanmeldung"
-
-
-@pytest.fixture
-def spec(client) -> dict:
-    return client.get("/api/v1/openapi.json").get_json()
-
-
-@pytest.fixture
-def api(client, make_token):
-    """``api(user).get(...)`` etc.: the test client with the user's bearer token."""
-    return api_client(client, make_token)
 
 
 @pytest.fixture

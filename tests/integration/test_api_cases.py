@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 from portal.models import AuditEvent, Case, Person, utcnow
 from portal.services import cases
 from tests.integration.test_api import (
-    api_client,
     assert_error,
     assert_matches,
     response_schema,
@@ -20,20 +19,9 @@ AMINA = {"given_name": "Amina", "family_name": "Haddad", "birth_date": "1990-05-
 
 
 @pytest.fixture
-def spec(client) -> dict:
-    return client.get("/api/v1/openapi.json").get_json()
-
-
-@pytest.fixture
 def worker(make_user):
     """A caseworker of the organisation that leads the cases below."""
     return make_user(role="caseworker")
-
-
-@pytest.fixture
-def api(client, make_token):
-    """``api(user).get(...)`` etc.: the test client with the user's bearer token."""
-    return api_client(client, make_token)
 
 
 def _count(db, model) -> int:

@@ -11,21 +11,10 @@ from sqlalchemy import func, select
 from portal.models import AuditEvent, Consent
 from portal.models.base import local_today
 from tests.conftest import REALDOCS
-from tests.integration.test_api import api_client, assert_error, assert_matches, response_schema
+from tests.integration.test_api import assert_error, assert_matches, response_schema
 
 CONSENTS = "/cases/{case_id}/consents"
 ONE_CONSENT = "/cases/{case_id}/consents/{consent_id}"
-
-
-@pytest.fixture
-def spec(client) -> dict:
-    return client.get("/api/v1/openapi.json").get_json()
-
-
-@pytest.fixture
-def api(client, make_token):
-    """``api(user).get(...)`` etc.: the test client with the user's bearer token."""
-    return api_client(client, make_token)
 
 
 @pytest.fixture

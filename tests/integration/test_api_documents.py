@@ -13,7 +13,6 @@ from portal.models import AuditEvent, Document, DocumentVersion
 from portal.services import consents
 from tests.conftest import REALDOCS
 from tests.integration.test_api import (
-    api_client,
     assert_error,
     assert_matches,
     bearer,
@@ -34,17 +33,6 @@ ASSESSMENT = {
     "title": "Bestandsaufnahme",
     "fields": {"languages": [{"language": "Arabisch", "level": "Muttersprache"}], "housing": "WG"},
 }
-
-
-@pytest.fixture
-def spec(client) -> dict:
-    return client.get("/api/v1/openapi.json").get_json()
-
-
-@pytest.fixture
-def api(client, make_token):
-    """``api(user).get(...)`` etc.: the test client with the user's bearer token."""
-    return api_client(client, make_token)
 
 
 @pytest.fixture

@@ -13,20 +13,9 @@ from portal.models import AuditEvent
 from portal.models.base import local_today
 from portal.services import consents
 from tests.conftest import REALDOCS
-from tests.integration.test_api import api_client, assert_error, assert_matches, response_schema
+from tests.integration.test_api import assert_error, assert_matches, response_schema
 
 FACETS = {"type", "phase", "focus", "organisation", "year"}
-
-
-@pytest.fixture
-def spec(client) -> dict:
-    return client.get("/api/v1/openapi.json").get_json()
-
-
-@pytest.fixture
-def api(client, make_token):
-    """``api(user).get(...)`` etc.: the test client with the user's bearer token."""
-    return api_client(client, make_token)
 
 
 @pytest.fixture
