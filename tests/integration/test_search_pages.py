@@ -50,3 +50,26 @@ def test_bad_queries_get_400_not_500(auth, client, make_user):
         assert client.get("/search", query_string={"q": q}).status_code == 400
     assert client.get("/search", query_string={"q": "Wohnung", "phase": "x"}).status_code == 400
     assert client.get("/search").status_code == 200
+
+
+def test_purged_case_is_gone_from_search(app, db, auth, client, make_user, make_case, make_note):
+    from datetime import timedelta
+
+    from portal.models import utcnow
+    from portal.services import cases, retention
+
+    worker = make_user()
+    case = make_case(worker)
+    make_note(worker, case, title="Bald weg", text="Vergissmeinnichtwiese im Vermerk.")
+    jobs.drain(app)
+    auth.login(worker.email)
+    assert "Bald weg" in client.get("/search?q=Vergissmeinnichtwiese").text
+    cases.update_case(db, worker, case, phase="abgeschlossen")
+    case.closed_at = utcnow() - timedelta(days=4 * 365)
+    db.commit()
+    retention.purge_due(db, app.extensions["portal.blobs"], retention.RetentionRule(3))
+    db.commit()
+    jobs.drain(app)
+    backend = app.extensions["portal.search"]
+    assert backend.version_ids() == set()
+    assert "Bald weg" not in client.get("/search?q=Vergissmeinnichtwiese").text
