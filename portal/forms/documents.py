@@ -137,7 +137,11 @@ class GoalRow(Form):
 
 
 class EditorForm(FlaskForm):
-    """What every editor has: title, a comment on the version, the version the edit began from."""
+    """What every editor has: title, a comment on the version, the version the edit began from.
+
+    Each editor adds ``content()``: the Content to save, and for each row list the form
+    rows that were kept.
+    """
 
     title = StringField(
         _l("Title"),
@@ -145,10 +149,6 @@ class EditorForm(FlaskForm):
     )
     comment = StringField(_l("Comment on this version"), validators=[Length(max=500)])
     base_version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
-
-    def content(self) -> tuple[Content, dict[str, list[int]]]:
-        """The content to save, and for each row list the form rows that were kept."""
-        raise NotImplementedError
 
 
 class NoteForm(EditorForm):
