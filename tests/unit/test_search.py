@@ -134,3 +134,36 @@ def test_corrupt_index_directory_is_rebuilt(tmp_path):
         toc.write_bytes(b"garbage")
     rebuilt = WhooshBackend(path)
     assert rebuilt.rebuilt
+
+
+def test_two_writers_on_one_index_lose_nothing(tmp_path):
+    """Two backends on one directory (as two server processes): no LockError, no lost entry."""
+    import threading
+    from datetime import UTC, datetime
+
+    from portal.services.search.backend import IndexEntry
+
+    path = tmp_path / "shared-index"
+    first, second = WhooshBackend(path), WhooshBackend(path)
+    errors: list[BaseException] = []
+
+    def write(backend, start: int) -> None:
+        try:
+            for n in range(start, start + 15):
+                entry = IndexEntry(
+                    version_id=n, document_id=n, number=1, current=True, case_id=1,
+                    case_reference="KIM-2026-00001", title=f"Titel {n}", body="Text",
+                    names="", type="note", phase="erstberatung", focus=[], organisation_id=1,
+                    date=datetime.now(UTC), acl=["o1"],
+                )  # fmt: skip
+                backend.update([entry], [])
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(b, s)) for b, s in ((first, 1), (second, 100))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(WhooshBackend(path).version_ids()) == 30
