@@ -47,13 +47,16 @@ translations-update: install
 	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations \
 		--width 100 --no-fuzzy-matching
 
-# Debian packages the tests need (Chromium for end-to-end tests), installed when
+# Debian packages the tests need (Chromium for end-to-end tests, Tesseract for OCR), installed when
 # missing and we are root; axe-core for the accessibility checks, from npm.
 system-deps:
-	@if ! command -v chromium >/dev/null 2>&1; then \
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v tesseract >/dev/null 2>&1 || missing="$$missing tesseract-ocr tesseract-ocr-deu"; \
+	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
-		else echo "chromium is missing: install the Debian package 'chromium' (end-to-end tests will be skipped)"; fi; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+		else echo "missing Debian packages:$$missing (their tests will be skipped)"; fi; \
 	fi
 	@test -f $(AXE) || npm install --prefix $(E2E_DIR) --no-audit --no-fund --no-package-lock --silent
 

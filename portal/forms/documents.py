@@ -426,6 +426,13 @@ _EXTRACTION_NOTES = {
     "encrypted PDF (password protected)": _l("the PDF is encrypted (protected by a password)"),
     "no text layer": _l("the file has no text layer"),
     "no text layer (scanned image?)": _l("the file has no text layer (a scanned image?)"),
+    "text recognised by OCR": _l("text recognised from the scan (OCR)"),
+    "no text recognised in the scan": _l("no text could be recognised in the scan"),
+    "scan without text; text recognition (Tesseract) is not installed": _l(
+        "scan without text; text recognition is not installed on this server"
+    ),
+    "reading took too long": _l("reading the file took too long"),
+    "file too large or complex to read": _l("the file is too large or complex to read"),
 }
 
 

@@ -264,7 +264,7 @@ def extract_version_text(session: Session, store: BlobStore, version_id: int) ->
     version = session.get(DocumentVersion, version_id)
     if version is None or version.blob is None or version.extraction != "pending":
         return  # purged meanwhile, or done already
-    result = extract.extract(store.path(version.blob_sha256), version.blob.media_type)
+    result = extract.extract_isolated(store.path(version.blob_sha256), version.blob.media_type)
     version.extracted_text = result.text
     version.extraction = result.status
     version.extraction_note = result.note[:300]

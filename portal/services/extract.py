@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import resource
+import subprocess
+import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from defusedxml import ElementTree
 
-from portal.services import filetypes
+from portal.services import filetypes, ocr
 
 MAX_CHARS = 2_000_000
+TOO_LARGE = "file too large or complex to read"
 ODF_TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
 log = logging.getLogger(__name__)
 
@@ -26,21 +31,68 @@ class Extraction:
 
 
 def extract(path: Path, media_type: str) -> Extraction:
-    """Extract the text of the file at ``path``; failures become ``unreadable`` with a note."""
+    """Extract the text of the file at ``path``; failures become ``unreadable`` with a note.
+
+    Images, and PDFs without a text layer, go through OCR where Tesseract is installed.
+    """
     reader = _READERS.get(media_type)
-    if reader is None:
-        return Extraction("", "none", "no text layer")
     try:
-        text = reader(path)
+        text = reader(path) if reader else ""
+        note = ""
+        if not _normalise(text) and media_type in OCR_TYPES:
+            text, note = _recognise(path, media_type)
     except _Unreadable as exc:
         return Extraction("", "unreadable", str(exc))
+    except MemoryError:  # the child's memory limit: a bomb, or simply too much
+        return Extraction("", "unreadable", TOO_LARGE)
     except Exception as exc:  # a damaged file must not lose the upload
         log.info("text extraction failed for %s: %s", media_type, exc)
         return Extraction("", "unreadable", f"damaged file: {type(exc).__name__}")
     text = _normalise(text)[:MAX_CHARS]
     if not text:
-        return Extraction("", "none", "no text layer (scanned image?)")
-    return Extraction(text, "done")
+        return Extraction("", "none", note or "no text layer (scanned image?)")
+    return Extraction(text, "done", note)
+
+
+def extract_isolated(
+    path: Path, media_type: str, *, timeout: float = 300, memory_mb: int = 1536
+) -> Extraction:
+    """``extract`` in a child process with a time and memory limit.
+
+    A hostile or pathological file (a PDF that loops, an image bomb) then costs at
+    most ``timeout`` seconds and ``memory_mb`` of memory, and is marked unreadable.
+    """
+    # The child sets its own memory limit (preexec_fn is unsafe with threads running).
+    command = [sys.executable, "-m", "portal.services.extract", str(path), media_type,
+               str(memory_mb * 2**20)]  # fmt: skip
+    try:
+        # Our own interpreter and arguments, no shell: nothing from the user is executed.
+        result = subprocess.run(  # noqa: S603
+            command, capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return Extraction("", "unreadable", "reading took too long")
+    if result.returncode != 0:
+        log.warning("extraction child failed (%s): %s", result.returncode, result.stderr[-500:])
+        return Extraction("", "unreadable", TOO_LARGE)
+    return Extraction(**json.loads(result.stdout))
+
+
+def _recognise(path: Path, media_type: str) -> tuple[str, str]:
+    """OCR of an image, or of the page images of a PDF without text."""
+    if not ocr.available():
+        return "", "scan without text; text recognition (Tesseract) is not installed"
+    if media_type == filetypes.PDF:
+        from pypdf import PdfReader
+
+        texts = []
+        for page in PdfReader(path, strict=False).pages:
+            for image in page.images:
+                texts.append(ocr.pil_image_text(image.image))
+        text = "\n\n".join(texts)
+    else:
+        text = ocr.image_text(path)
+    return text, "text recognised by OCR" if text.strip() else "no text recognised in the scan"
 
 
 class _Unreadable(Exception):
@@ -151,9 +203,19 @@ def _normalise(text: str) -> str:
     return "\n".join(lines).strip()
 
 
+OCR_TYPES = (filetypes.PDF, filetypes.PNG, filetypes.JPEG, filetypes.TIFF)
+
 _READERS = {
     filetypes.PDF: _pdf,
     filetypes.DOCX: _docx,
     filetypes.ODT: _odt,
     filetypes.TXT: _txt,
 }
+
+
+if __name__ == "__main__":  # the child process of extract_isolated
+    limit = int(sys.argv[3])
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    result = extract(Path(sys.argv[1]), sys.argv[2])
+    outcome = {"text": result.text, "status": result.status, "note": result.note}
+    sys.stdout.write(json.dumps(outcome))
