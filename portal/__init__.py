@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
+from typing import TYPE_CHECKING
 
-from portal import db
-from portal.config import ROOT, Settings
-from portal.jobs import Drainer
-from portal.services.search import make_backend
-from portal.services.storage import BlobStore
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the portal app; ``config`` overrides settings by field name (see ``Settings``)."""
+    # Imported here, not at the top: the text-extraction child process imports
+    # ``portal.services.extract`` and should not pay for Flask, SQLAlchemy and Whoosh.
+    from flask import Flask
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    from portal import db, web
+    from portal.config import ROOT, Settings
+    from portal.jobs import Drainer
+    from portal.services.search import make_backend
+    from portal.services.storage import BlobStore
+
     settings = Settings.from_overrides(config)
     settings.ensure_secrets()
     app = Flask(
@@ -31,8 +38,5 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["portal.blobs"] = BlobStore(settings.data_dir / "blobs")
     app.extensions["portal.search"] = make_backend(settings.search_backend, settings.search_index)
     app.extensions["portal.drainer"] = Drainer(app)
-
-    from portal import web
-
     web.init_app(app)
     return app
