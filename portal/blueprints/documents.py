@@ -31,7 +31,7 @@ from portal.forms import documents as forms
 from portal.forms.documents import RestoreForm, editor_form
 from portal.labels import DOCUMENT_TYPE_LABELS
 from portal.models import Document, DocumentVersion
-from portal.services import access, accounts, audit, cases, diff, documents
+from portal.services import access, accounts, audit, cases, diff, documents, search
 from portal.services.documents import VersionConflict
 from portal.services.errors import InvalidInput, NotFound, PortalError, ValidationFailed
 from portal.services.filetypes import HostileFile, UnsupportedFile
@@ -271,6 +271,9 @@ def _show(document: Document, number: int):
         restore_form=RestoreForm(),
         org_names=_org_names(document),
         inline_types=INLINE_TYPES,
+        similar=search.similar(
+            session, current_app.extensions["portal.search"], current_user, shown
+        ),
     )
 
 

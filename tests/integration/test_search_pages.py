@@ -73,3 +73,17 @@ def test_purged_case_is_gone_from_search(app, db, auth, client, make_user, make_
     backend = app.extensions["portal.search"]
     assert backend.version_ids() == set()
     assert "Bald weg" not in client.get("/search?q=Vergissmeinnichtwiese").text
+
+
+def test_document_page_lists_similar_documents(app, auth, client, make_user, make_case, make_note):
+    worker = make_user()
+    first = make_note(
+        worker, make_case(worker), title="Wohnungssuche A", text="Wohnung Miete Kaution"
+    )
+    make_note(
+        worker, make_case(worker), title="Wohnungssuche B", text="Wohnung Miete Kaution Umzug"
+    )
+    jobs.drain(app)
+    auth.login(worker.email)
+    page = client.get(f"/documents/{first.id}").text
+    assert "Ähnliche Dokumente" in page and "Wohnungssuche B" in page and "anderer Fall" in page

@@ -167,3 +167,16 @@ def test_two_writers_on_one_index_lose_nothing(tmp_path):
         thread.join()
     assert errors == []
     assert len(WhooshBackend(path).version_ids()) == 30
+
+
+def test_similar_documents_share_key_terms_and_respect_access(db, backend, world, make_note):
+    stadt, caritas, case, notes = world
+    twin = make_note(
+        stadt, case, title="Zweite Wohnung",
+        text="Die Räume der Wohnung in Gütersloh sind klein und feucht.",
+    )  # fmt: skip
+    search.index_document(db, backend, twin.id)
+    version = documents.get_version(db, notes[0], 1)
+    assert twin in search.similar(db, backend, stadt, version)
+    assert notes[0] not in search.similar(db, backend, stadt, version)  # not itself
+    assert search.similar(db, backend, caritas, version) == []  # no consent, nothing

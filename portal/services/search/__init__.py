@@ -248,3 +248,22 @@ def search(
     hidden = len(result.hits) - len(found)
     result.total = max(0, result.total - hidden)
     return found, result
+
+
+def similar(
+    session: Session, backend: SearchBackend, user: User, version: DocumentVersion, limit: int = 5
+) -> list[Document]:
+    """ "Ähnliche Dokumente": other documents with the most key terms in common, that
+    ``user`` may read (re-checked with the policy like every search hit)."""
+    hits = backend.similar(version.id, user_acl(user), limit)
+    found = {
+        d.id: d
+        for d in session.scalars(
+            select(Document).where(Document.id.in_([h.document_id for h in hits]))
+        )
+    }
+    return [
+        found[h.document_id]
+        for h in hits
+        if h.document_id in found and access.can(user, access.READ_DOCUMENT, found[h.document_id])
+    ]

@@ -81,6 +81,9 @@ class SearchBackend(Protocol):
     def search(self, query: SearchQuery, acl: list[str]) -> SearchResult:
         """Entries matching ``query`` whose acl shares a token with ``acl``."""
 
+    def similar(self, version_id: int, acl: list[str], limit: int = 5) -> list[Hit]:
+        """Current versions of other documents most like ``version_id`` that ``acl`` may see."""
+
     def version_ids(self) -> set[int]:
         """Ids of every indexed version (for consistency checks)."""
 

@@ -130,6 +130,26 @@ class WhooshBackend:
             raise
         writer.commit()
 
+    def similar(self, version_id: int, acl: list[str], limit: int = 5) -> list[Hit]:
+        """Current versions of other documents that share key terms with ``version_id``."""
+        if not acl:
+            return []
+        searcher = self._current_searcher()
+        docnum = searcher.document_number(id=f"v{version_id}")
+        if docnum is None:
+            return []
+        this = searcher.stored_fields(docnum)
+        restriction = And([
+            Or([Term("acl", token) for token in acl]),
+            Term("current", True),
+            Not(Term("document_id", this["document_id"])),
+        ])  # fmt: skip
+        results = searcher.more_like(docnum, "body", top=limit, filter=restriction)
+        return [
+            Hit(hit["version_id"], hit["document_id"], hit["case_id"], round(hit.score, 4), [])
+            for hit in results
+        ]
+
     def version_ids(self) -> set[int]:
         """Ids of every indexed version (for consistency checks)."""
         with self.ix.searcher() as searcher:
