@@ -15,19 +15,6 @@ SEARCH_WORD = "Sprachkursanmeldung"
 
 
 @pytest.fixture
-def worker(make_user, make_org):
-    """A caseworker of the organisation that leads the case."""
-    return make_user(org=make_org(name="Stadt Rietberg"), name="Sabine Hoffmann")
-
-
-@pytest.fixture
-def partner(make_user, make_org):
-    """A caseworker of an organisation the case is released to."""
-    org = make_org(name="Caritasverband Gütersloh", kind="wohlfahrtsverband")
-    return make_user(org=org, name="Agnieszka Nowak")
-
-
-@pytest.fixture
 def story(api, worker, partner):
     """A case through the API: created, a note and a file, shared, read, searched, revoked."""
     lead, reader = api(worker), api(partner)

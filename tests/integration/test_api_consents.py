@@ -18,19 +18,6 @@ ONE_CONSENT = "/cases/{case_id}/consents/{consent_id}"
 
 
 @pytest.fixture
-def worker(make_user, make_org):
-    """A caseworker of the organisation that leads ``case``."""
-    return make_user(org=make_org(name="Stadt Rietberg"), name="Sabine Hoffmann")
-
-
-@pytest.fixture
-def partner(make_user, make_org):
-    """A caseworker of another organisation, the one the consents release the case to."""
-    org = make_org(name="Caritasverband Gütersloh", kind="wohlfahrtsverband")
-    return make_user(org=org, name="Agnieszka Nowak")
-
-
-@pytest.fixture
 def case(worker, make_case):
     return make_case(worker, given_name="Rania", family_name="Haddad")
 
