@@ -239,15 +239,19 @@ def _register_blueprints(app: Flask) -> None:
     from portal.blueprints.api import bp as api_bp
     from portal.blueprints.auth import bp as auth_bp
     from portal.blueprints.cases import bp as cases_bp
+    from portal.blueprints.dashboard import bp as dashboard_bp
     from portal.blueprints.documents import bp as documents_bp
+    from portal.blueprints.followups import bp as followups_bp
     from portal.blueprints.main import bp as main_bp
+    from portal.blueprints.monitoring import bp as monitoring_bp
+    from portal.blueprints.printing import bp as printing_bp
     from portal.blueprints.privacy import bp as privacy_bp
     from portal.blueprints.search import bp as search_bp
 
     csrf.exempt(api_bp)  # bearer tokens only, no cookies: nothing to forge
     blueprints = (
         auth_bp, main_bp, account_bp, admin_bp, cases_bp, documents_bp, privacy_bp, search_bp,
-        api_bp,
+        printing_bp, monitoring_bp, followups_bp, dashboard_bp, api_bp,
     )  # fmt: skip
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

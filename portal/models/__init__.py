@@ -11,6 +11,7 @@ from portal.models.document import (
     Document,
     DocumentVersion,
 )
+from portal.models.followup import FollowUp
 from portal.models.org import ORGANISATION_KINDS, Organisation
 from portal.models.outbox import OutboxJob
 from portal.models.person import GENDERS, Person
@@ -37,6 +38,7 @@ __all__ = [
     "DeletionCertificate",
     "Document",
     "DocumentVersion",
+    "FollowUp",
     "LoginAttempt",
     "LoginSession",
     "Organisation",

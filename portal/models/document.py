@@ -87,6 +87,9 @@ class DocumentVersion(Base):
     extraction: Mapped[str] = mapped_column(String(16), default="none")
     extraction_note: Mapped[str] = mapped_column(String(300), default="")
     restored_from: Mapped[int | None] = mapped_column(Integer)
+    # An agreement version carrying the signed scan of the printed version ``signed_from``
+    # (its fields equal that version's, with ``signed_on``); the scan is the version's blob.
+    signed_from: Mapped[int | None] = mapped_column(Integer)
 
     author: Mapped[User | None] = relationship()
     organisation: Mapped[Organisation] = relationship()

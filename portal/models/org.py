@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, String, Text
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.models.base import Base, UTCDateTime, utcnow
@@ -29,6 +29,9 @@ class Organisation(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[str] = mapped_column(String(32))
     address: Mapped[str] = mapped_column(Text, default="")
+    # Letterhead of printed agreements: a contact line and a logo (a blob, PNG or JPEG).
+    contact: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    logo_sha256: Mapped[str | None] = mapped_column(ForeignKey("blobs.sha256"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

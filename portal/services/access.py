@@ -15,13 +15,14 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, and_, or_, select, true
 
-from portal.models import Case, Consent, Document, User, consent_organisations
+from portal.models import Case, Consent, Document, FollowUp, User, consent_organisations
 from portal.models.base import local_today
 from portal.services.errors import AccessDenied, NotFound
 
 MANAGE_ACCOUNTS = "manage_accounts"
 USE_PORTAL = "use_portal"
 CREATE_CASE = "create_case"
+WORK_WITH_CASES = "work_with_cases"
 READ_CASE_METADATA = "read_case_metadata"
 READ_CASE = "read_case"
 EDIT_CASE = "edit_case"
@@ -30,6 +31,9 @@ EDIT_DOCUMENT = "edit_document"
 MANAGE_CONSENT = "manage_consent"
 READ_AUDIT = "read_audit"
 EXPORT_PERSON_DATA = "export_person_data"
+READ_FOLLOWUP = "read_followup"
+EDIT_FOLLOWUP = "edit_followup"
+READ_NETWORK_STATISTICS = "read_network_statistics"
 
 WRITER_ROLES = ("caseworker", "coordinator")
 CASE_ROLES = ("caseworker", "coordinator", "readonly")
@@ -104,12 +108,21 @@ def document_filter(user: User) -> ColumnElement[bool]:
     )
 
 
+def followup_filter(user: User) -> ColumnElement[bool]:
+    """SQL condition on FollowUp (joined with Case): the follow-ups ``user`` may see."""
+    return case_contents_filter(user)
+
+
 def _is_admin(user: User, _target: object | None) -> bool:
     return user.role == "admin"
 
 
 def _any_active_user(_user: User, _target: object | None) -> bool:
     return True
+
+
+def _works_with_cases(user: User, _target: object | None) -> bool:
+    return user.role in CASE_ROLES
 
 
 def _creates_cases(user: User, _target: object | None) -> bool:
@@ -153,9 +166,24 @@ def _reads_audit(user: User, case: Case) -> bool:
     )
 
 
+def _reads_followup(user: User, followup: FollowUp) -> bool:
+    """A follow-up is part of the case's contents: whoever reads the case reads it."""
+    return _reads_case(user, followup.case)
+
+
+def _edits_followup(user: User, followup: FollowUp) -> bool:
+    return _edits_case(user, followup.case)
+
+
+def _is_coordinator(user: User, _target: object | None) -> bool:
+    """Coordinators steer the network: they see its anonymous aggregate numbers."""
+    return user.role == "coordinator"
+
+
 _RULES = {
     MANAGE_ACCOUNTS: _is_admin,
     USE_PORTAL: _any_active_user,
+    WORK_WITH_CASES: _works_with_cases,
     CREATE_CASE: _creates_cases,
     READ_CASE_METADATA: _reads_case_metadata,
     READ_CASE: _reads_case,
@@ -166,4 +194,7 @@ _RULES = {
     READ_AUDIT: _reads_audit,
     # Art. 15 exports answer the person's request; the lead organisation handles it.
     EXPORT_PERSON_DATA: _manages_consent,
+    READ_FOLLOWUP: _reads_followup,
+    EDIT_FOLLOWUP: _edits_followup,
+    READ_NETWORK_STATISTICS: _is_coordinator,
 }

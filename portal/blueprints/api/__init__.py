@@ -125,7 +125,9 @@ from portal.blueprints.api import (  # noqa: E402,F401  (routes)
     cases,
     consents,
     documents,
+    followups,
     openapi,
     organisations,
+    printing,
     search,
 )

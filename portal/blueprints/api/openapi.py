@@ -21,6 +21,8 @@ from portal.blueprints.api.openapi_common import (
     query_param,
     request_body,
 )
+from portal.blueprints.api.openapi_followups import FOLLOWUP_PATHS, FOLLOWUP_SCHEMAS
+from portal.blueprints.api.openapi_printing import PRINTING_PATHS, PRINTING_SCHEMAS
 from portal.blueprints.api.openapi_schemas import SCHEMAS, ref
 from portal.blueprints.api.openapi_sharing import SHARING_PATHS, SHARING_SCHEMAS
 from portal.models import FOCUS_AREAS, PHASES
@@ -320,6 +322,8 @@ SPEC = {
             }
         },
         **SHARING_PATHS,
+        **PRINTING_PATHS,
+        **FOLLOWUP_PATHS,
         "/openapi.json": {
             "get": {
                 "summary": "This document",
@@ -331,7 +335,7 @@ SPEC = {
     },
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        "schemas": {**SCHEMAS, **SHARING_SCHEMAS},
+        "schemas": {**SCHEMAS, **SHARING_SCHEMAS, **PRINTING_SCHEMAS, **FOLLOWUP_SCHEMAS},
     },
 }
 

@@ -1,0 +1,4 @@
+"""OpenAPI: follow-ups (Wiedervorlagen)."""
+
+FOLLOWUP_PATHS: dict = {}
+FOLLOWUP_SCHEMAS: dict = {}

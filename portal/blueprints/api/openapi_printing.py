@@ -1,0 +1,4 @@
+"""OpenAPI: the PDF endpoint."""
+
+PRINTING_PATHS: dict = {}
+PRINTING_SCHEMAS: dict = {}
