@@ -7,6 +7,8 @@ nothing is overwritten.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import unicodedata
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -230,6 +232,22 @@ def get_version(session: Session, document: Document, number: int) -> DocumentVe
     if version is None:
         raise NotFound()
     return version
+
+
+def content_hash(version: DocumentVersion) -> str:
+    """SHA-256 (hex) of what a version says: title, text, fields and file; printed on PDFs.
+
+    Two versions with equal content have equal hashes, so a printout can be matched to
+    the version it came from, and a signed paper to the printout.
+    """
+    content = {
+        "title": version.title,
+        "text": version.text,
+        "fields": version.fields,
+        "file": version.blob_sha256,
+    }
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def sanitise_filename(name: str, media_type: str) -> str:

@@ -121,6 +121,7 @@ def record_read(action: str, object_type: str, object_id: int, case_id: int, **d
 
 
 from portal.blueprints.api import (  # noqa: E402,F401  (routes)
+    agreements,
     audit_trail,
     cases,
     consents,

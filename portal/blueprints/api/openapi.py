@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from portal.blueprints.api import bp
+from portal.blueprints.api.openapi_agreements import AGREEMENT_PATHS, AGREEMENT_SCHEMAS
 from portal.blueprints.api.openapi_common import (
     CASE_ID,
     INVALID,
@@ -323,6 +324,7 @@ SPEC = {
         },
         **SHARING_PATHS,
         **PRINTING_PATHS,
+        **AGREEMENT_PATHS,
         **FOLLOWUP_PATHS,
         "/openapi.json": {
             "get": {
@@ -335,7 +337,13 @@ SPEC = {
     },
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        "schemas": {**SCHEMAS, **SHARING_SCHEMAS, **PRINTING_SCHEMAS, **FOLLOWUP_SCHEMAS},
+        "schemas": {
+            **SCHEMAS,
+            **SHARING_SCHEMAS,
+            **PRINTING_SCHEMAS,
+            **AGREEMENT_SCHEMAS,
+            **FOLLOWUP_SCHEMAS,
+        },
     },
 }
 
