@@ -31,7 +31,7 @@ from portal.forms import documents as forms
 from portal.forms.documents import RestoreForm, editor_form
 from portal.labels import DOCUMENT_TYPE_LABELS
 from portal.models import Document, DocumentVersion
-from portal.services import access, accounts, audit, cases, diff, documents, search
+from portal.services import access, accounts, audit, cases, diff, documents, related, search
 from portal.services.documents import VersionConflict
 from portal.services.errors import InvalidInput, NotFound, PortalError, ValidationFailed
 from portal.services.filetypes import HostileFile, UnsupportedFile
@@ -150,6 +150,11 @@ def _rebuild(form, doc_type: str, document, data: dict, **overrides):
 
 
 def _editor_page(form, doc_type, case, document, *, status=200, focus=None, row_changed=False):
+    elsewhere = (
+        related.related_elsewhere(db_session(), current_user, case)
+        if doc_type == "assessment"
+        else None
+    )
     return render_template(
         "documents/editor.html",
         form=form,
@@ -160,6 +165,7 @@ def _editor_page(form, doc_type, case, document, *, status=200, focus=None, row_
         row_changed=row_changed,
         errors=forms.error_summary(form),
         action=_action_url(),
+        elsewhere=elsewhere,
     ), status
 
 
