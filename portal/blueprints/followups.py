@@ -2,6 +2,164 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from portal.db import db_session
+from portal.forms.followups import (
+    DEFAULT_FIELD_ERROR,
+    FIELD_ERRORS,
+    FORM_FIELDS,
+    DoneForm,
+    FollowUpForm,
+)
+from portal.models.base import local_today
+from portal.services import access, cases, followups
+from portal.services.errors import ValidationFailed
+from portal.web import client_ip, safe_local_path
 
 bp = Blueprint("followups", __name__)
+
+START_PAGE_ITEMS = 5
+
+
+@bp.app_template_global()
+def case_followups(case) -> list:
+    """The case's open follow-ups the current user may see (case folder)."""
+    return list(db_session().scalars(followups.case_statement(current_user, case)))
+
+
+@bp.app_template_global()
+def followup_form(case) -> FollowUpForm | None:
+    """A fresh form for a new follow-up on ``case``, or None if the user may not add one."""
+    if not access.can(current_user, access.EDIT_CASE, case):
+        return None
+    return _form(case, fresh=True)
+
+
+@bp.app_template_global()
+def followup_button_form() -> DoneForm:
+    """The form behind the done and undo buttons (for its CSRF token)."""
+    return DoneForm(formdata=None)
+
+
+@bp.app_template_global()
+def followup_overview() -> dict | None:
+    """The start page's "Meine Wiedervorlagen": buckets and the first items of the urgent ones."""
+    if not access.can(current_user, access.WORK_WITH_CASES):
+        return None
+    buckets = followups.open_for(db_session(), current_user)
+    return {"buckets": buckets, "first": START_PAGE_ITEMS}
+
+
+@bp.app_template_global()
+def followup_today():
+    """Today's date in Germany, against which follow-ups are due."""
+    return local_today()
+
+
+@bp.before_request
+@login_required
+def _require_login() -> None:
+    """Every page here needs a logged-in user."""
+
+
+@bp.get("/followups")
+def mine():
+    """Meine Wiedervorlagen: open ones by urgency, and those done in the last 30 days."""
+    access.require(current_user, access.WORK_WITH_CASES)
+    scope = request.args.get("scope", "mine")
+    if scope not in followups.SCOPES:
+        scope = "mine"
+    session = db_session()
+    return render_template(
+        "followups/mine.html",
+        scope=scope,
+        buckets=followups.open_for(session, current_user, scope),
+        done=followups.recently_done(session, current_user, scope),
+        button_form=DoneForm(formdata=None),
+        today=local_today(),
+    )
+
+
+@bp.route("/cases/<int:case_id>/followups", methods=["GET", "POST"])
+def for_case(case_id: int):
+    """The case's follow-ups, open and done, and (for writers) the form for a new one."""
+    session = db_session()
+    case = cases.get_case(session, current_user, case_id)
+    form = _form(case)
+    status = 200
+    if request.method == "POST":
+        access.require(current_user, access.EDIT_CASE, case)
+        if form.validate_on_submit():
+            user_id, organisation_id = form.assignee_ids()
+            try:
+                followups.create(
+                    session, current_user, case, due_on=form.due_on.data, note=form.note.data,
+                    assignee_user_id=user_id, assignee_organisation_id=organisation_id,
+                    ip=client_ip(),
+                )  # fmt: skip
+            except ValidationFailed as exc:
+                session.rollback()
+                _attach(form, exc)
+            else:
+                flash(_("The follow-up was saved."), "success")
+                return redirect(url_for("cases.folder", case_id=case.id), 303)
+        status = 422
+    return render_template(
+        "followups/case.html",
+        case=case,
+        form=form if access.can(current_user, access.EDIT_CASE, case) else None,
+        open_items=list(session.scalars(followups.case_statement(current_user, case))),
+        done_items=list(session.scalars(followups.case_statement(current_user, case, "done"))),
+        button_form=DoneForm(formdata=None),
+        today=local_today(),
+    ), status
+
+
+@bp.post("/followups/<int:followup_id>/done")
+def done(followup_id: int):
+    """Mark a follow-up done, then go back to where the button was."""
+    return _set_done(followup_id, True, _("The follow-up is done."))
+
+
+@bp.post("/followups/<int:followup_id>/undo")
+def undo(followup_id: int):
+    """Open a done follow-up again."""
+    return _set_done(followup_id, False, _("The follow-up is open again."))
+
+
+def _set_done(followup_id: int, done_flag: bool, message: str):
+    session = db_session()
+    followup = followups.get_followup(session, current_user, followup_id)
+    access.require(current_user, access.EDIT_FOLLOWUP, followup)
+    form = DoneForm()
+    if form.validate_on_submit():
+        followups.set_done(session, current_user, followup, done_flag, ip=client_ip())
+        flash(message, "success")
+    back = safe_local_path(form.next.data) or url_for("followups.mine")
+    return redirect(back, 303)
+
+
+def _form(case, fresh: bool = False) -> FollowUpForm:
+    """The new-follow-up form of ``case`` (``fresh``: ignoring the request), with its choices."""
+    form = FollowUpForm(formdata=None) if fresh else FollowUpForm()
+    session = db_session()
+    form.set_assignees(
+        current_user,
+        followups.assignable_users(session, case),
+        followups.assignable_organisations(session, case),
+    )
+    return form
+
+
+def _attach(form: FollowUpForm, exc: ValidationFailed) -> None:
+    """Show the service's field errors beside the form fields."""
+    for name, code in exc.fields.items():
+        field = getattr(form, FORM_FIELDS.get(name, ""), None)
+        message = str(FIELD_ERRORS.get(code, DEFAULT_FIELD_ERROR))
+        if field is None:
+            flash(message, "error")
+        else:
+            field.errors = [*field.errors, message]
