@@ -1,0 +1,66 @@
+"""The dashboard's aggregates as CSV for reporting to the Land: anonymous, small groups hidden.
+
+Format: UTF-8 with BOM (Excel), ``;`` separator, CRLF, one row per (table, category,
+value). Cells that a spreadsheet would read as a formula are defused.
+
+Small groups: a value made of 1 to 4 cases (goals, follow-ups, phase stays) is written
+as "<5"; 0 stays 0. No totals are exported. Totals can still be known from other
+tables (the open cases per phase add up to the open cases per lead organisation), so
+in every count table where exactly one value is hidden, the next smallest non-zero
+value is hidden too: a total then reveals only the sum of two hidden values.
+A median of fewer than 5 completed stays is hidden the same way.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask_babel import format_decimal
+from flask_babel import lazy_gettext as _l
+
+from portal.services.statistics import Row, Table
+
+SMALL_GROUP = 5
+HIDDEN = "<5"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def csv_text(tables: list[Table]) -> str:
+    """The CSV document (with BOM) of ``tables``, small groups hidden."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow([str(_l("Table")), str(_l("Category")), str(_l("Value"))])
+    for table in tables:
+        for row, value in zip(table.rows, published_values(table), strict=True):
+            writer.writerow([safe_cell(table.title), safe_cell(row.label), value])
+    return "\ufeff" + buffer.getvalue()
+
+
+def published_values(table: Table) -> list[str]:
+    """The values of the table's rows as exported: small groups replaced by "<5"."""
+    hidden = {i for i, row in enumerate(table.rows) if _is_small(row)}
+    if table.is_count and len(hidden) == 1:
+        rest = [(row.members, i) for i, row in enumerate(table.rows) if i not in hidden]
+        rest = [pair for pair in rest if pair[0] > 0]
+        if rest:
+            hidden.add(min(rest)[1])
+    return [HIDDEN if i in hidden else _value(row) for i, row in enumerate(table.rows)]
+
+
+def safe_cell(text: str) -> str:
+    """Text a spreadsheet shows as text: a leading formula character gets an apostrophe."""
+    text = str(text)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _is_small(row: Row) -> bool:
+    return 0 < row.members < SMALL_GROUP
+
+
+def _value(row: Row) -> str:
+    if row.value is None:
+        return ""
+    if isinstance(row.value, float):
+        return format_decimal(row.value, format="0.0")
+    return str(row.value)

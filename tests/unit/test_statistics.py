@@ -1,0 +1,215 @@
+"""The network's aggregates on a small hand-made network, and the CSV's small-group rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import delete
+
+from portal.models import Case, FollowUp, Organisation, User
+from portal.models.base import LOCAL_TIMEZONE, local_today, utcnow
+from portal.models.case import PhaseChange
+from portal.services import cases, documents, statistics, statistics_csv
+from portal.services.documents import Content
+from portal.services.errors import AccessDenied
+from portal.services.statistics import Row, Table
+
+
+@dataclass
+class Network:
+    """Two organisations, their caseworkers, a coordinator, four cases and what is expected."""
+
+    stadt: Organisation
+    caritas: Organisation
+    coordinator: User
+    expected_monitoring_days: float
+
+
+def month_base(months_back: int) -> datetime:
+    """Noon (local) on the first day of the month ``months_back`` before this one, in UTC."""
+    first = statistics.month_starts(local_today(), months_back + 1)[0]
+    return datetime(first.year, first.month, 1, 12, tzinfo=LOCAL_TIMEZONE).astimezone(UTC)
+
+
+def set_history(db, case: Case, steps: list[tuple[str, datetime]]) -> None:
+    """Replace the case's phase history by ``steps``; the case is created at the first."""
+    db.execute(delete(PhaseChange).where(PhaseChange.case_id == case.id))
+    previous = None
+    for phase, at in steps:
+        db.add(PhaseChange(case_id=case.id, from_phase=previous, to_phase=phase, at=at))
+        previous = phase
+    case.phase = previous
+    case.created_at = steps[0][1]
+    db.commit()
+
+
+def open_case(db, actor: User, family: str, areas: list[str]) -> Case:
+    """A case led by the actor's organisation, with the given focus areas."""
+    person = {"given_name": "Amira", "family_name": family}
+    case = cases.create_case(db, actor, person=person, focus_areas=areas, confirm_new_person=True)
+    db.commit()
+    return case
+
+
+def agreement(db, save_ctx, actor: User, case: Case, *goal_versions: list[dict]) -> None:
+    """An agreement whose versions carry the given goal lists (the last one is current)."""
+    document = documents.create_document(
+        db, actor, case, doc_type="agreement", title="Integrationsvereinbarung",
+        content=Content(fields={"goals": goal_versions[0]}), ctx=save_ctx,
+    )  # fmt: skip
+    for goals in goal_versions[1:]:
+        documents.add_version(
+            db, actor, document, base_version=document.current_version,
+            content=Content(fields={"goals": goals}), ctx=save_ctx,
+        )  # fmt: skip
+    db.commit()
+
+
+def goal(text: str, org: Organisation | None, due: date, status: str = "open") -> dict:
+    """One goal of an agreement."""
+    return {
+        "area": "Arbeit", "goal": text, "due_date": due.isoformat(), "status": status,
+        "responsible_organisation_id": org.id if org else None,
+    }  # fmt: skip
+
+
+@pytest.fixture
+def network(app, db, make_org, make_user, save_ctx) -> Network:
+    """Four cases with phase histories, agreements and follow-ups; see the tests for the numbers."""
+    stadt, caritas = make_org(name="Stadt Rietberg"), make_org(name="Caritas Gütersloh")
+    worker, partner = make_user(org=stadt), make_user(org=caritas)
+    coordinator = make_user(role="coordinator", org=make_org(name="Kreis Gütersloh", kind="kreis"))
+    today = local_today()
+    yesterday, past, later = today - timedelta(days=1), date(2001, 1, 1), today + timedelta(days=3)
+
+    closed = open_case(db, worker, "Quraishi", ["sprache", "arbeit"])
+    agreement(db, save_ctx, worker, closed, [goal("Im geschlossenen Fall", stadt, past)])
+    b3, b1 = month_base(3), month_base(1)
+    steps = [("erstberatung", b3), ("bestandsaufnahme", b3 + timedelta(days=10)),
+             ("integrationsvereinbarung", b3 + timedelta(days=15)),
+             ("monitoring", b3 + timedelta(days=19)),
+             ("abgeschlossen", b1 + timedelta(days=5))]  # fmt: skip
+    set_history(db, closed, steps)
+
+    in_agreement = open_case(db, worker, "Tesfamariam", ["sprache"])
+    agreement(
+        db, save_ctx, worker, in_agreement,
+        [goal("Nur in Fassung 1", stadt, past)],
+        [goal("Bewerbung", caritas, yesterday), goal("Erledigt", caritas, past, "done"),
+         goal("Sprachkurs", stadt, past, "in_progress"), goal("Ohne Träger", None, past),
+         goal("Später", stadt, later), goal("Verworfen", stadt, past, "dropped")],
+    )  # fmt: skip
+    b2 = month_base(2)
+    steps = [("erstberatung", b2), ("bestandsaufnahme", b2 + timedelta(days=20)),
+             ("integrationsvereinbarung", b2 + timedelta(days=27))]  # fmt: skip
+    set_history(db, in_agreement, steps)
+
+    old = open_case(db, partner, "Kowalenko", ["wohnen"])
+    b13 = month_base(13)
+    set_history(db, old, [("erstberatung", b13), ("bestandsaufnahme", b13 + timedelta(days=30))])
+    fresh = open_case(db, partner, "Nasrallah", [])
+
+    followups = [(caritas, yesterday, None), (caritas, yesterday, utcnow()),
+                 (stadt, today, None), (stadt, today - timedelta(days=10), None)]  # fmt: skip
+    for org, due, done in followups:
+        db.add(
+            FollowUp(case_id=fresh.id, due_on=due, assignee_organisation_id=org.id, done_at=done)
+        )
+    db.commit()
+    monitoring = (b1 + timedelta(days=5) - (b3 + timedelta(days=19))).total_seconds() / 86400
+    return Network(stadt, caritas, coordinator, round(monitoring, 1))
+
+
+def computed(app, db, user: User) -> dict[str, Table]:
+    """The dashboard's tables for ``user``, by key (labels in the default language)."""
+    with app.test_request_context():
+        return {table.key: table for table in statistics.network_tables(db, user)}
+
+
+def tables(app, db, network: Network) -> dict[str, dict[str, int | float | None]]:
+    """The dashboard's tables as {table: {row key: value}}."""
+    result = computed(app, db, network.coordinator)
+    return {key: {row.key: row.value for row in table.rows} for key, table in result.items()}
+
+
+def test_counts_per_phase_focus_and_lead_organisation(app, db, network):
+    numbers = tables(app, db, network)
+    assert numbers["phase"] == {
+        "erstberatung": 1, "bestandsaufnahme": 1, "integrationsvereinbarung": 1,
+        "monitoring": 0, "abgeschlossen": 1,
+    }  # fmt: skip
+    # Closed cases are not counted per focus area or lead organisation.
+    assert numbers["focus"]["sprache"] == 1
+    assert numbers["focus"]["arbeit"] == 0
+    assert numbers["focus"]["wohnen"] == 1
+    assert sum(numbers["focus"].values()) == 2
+    assert list(numbers["lead"].items()) == [("Caritas Gütersloh", 2), ("Stadt Rietberg", 1)]
+
+
+def test_new_and_closed_cases_per_month(app, db, network):
+    numbers = tables(app, db, network)
+    months = statistics.month_starts(local_today())
+    keys = [m.isoformat()[:7] for m in months]
+    assert list(numbers["new"]) == keys
+    # The case opened 13 months ago is outside the window.
+    assert [numbers["new"][k] for k in keys[-4:]] == [1, 1, 0, 1]
+    assert sum(numbers["new"].values()) == 3
+    assert numbers["closed"][keys[-2]] == 1
+    assert sum(numbers["closed"].values()) == 1
+
+
+def test_median_days_per_phase_counts_completed_stays_only(app, db, network):
+    rows = {row.key: row for row in computed(app, db, network.coordinator)["median_days"].rows}
+    assert "abgeschlossen" not in rows
+    assert (rows["erstberatung"].value, rows["erstberatung"].members) == (20.0, 3)
+    assert (rows["bestandsaufnahme"].value, rows["bestandsaufnahme"].members) == (6.0, 2)
+    assert (rows["integrationsvereinbarung"].value, rows["integrationsvereinbarung"].members) == (
+        4.0,
+        1,
+    )
+    assert rows["monitoring"].value == network.expected_monitoring_days
+
+
+def test_overdue_goals_of_current_versions_of_open_cases(app, db, network):
+    numbers = tables(app, db, network)
+    # Not counted: version 1, the closed case, done/dropped goals, goals due today or later.
+    assert numbers["overdue_goals"] == {
+        "": 1, "Caritas Gütersloh": 1, "Stadt Rietberg": 1,
+    }  # fmt: skip
+
+
+def test_overdue_followups_per_organisation(app, db, network):
+    numbers = tables(app, db, network)
+    assert numbers["overdue_followups"] == {"Caritas Gütersloh": 1, "Stadt Rietberg": 1}
+
+
+def test_only_coordinators_get_the_numbers(app, db, network, make_user):
+    for role in ("caseworker", "admin", "readonly"):
+        with pytest.raises(AccessDenied):
+            computed(app, db, make_user(role=role))
+
+
+def _table(*members: int, key: str = "lead") -> Table:
+    rows = [Row(f"k{i}", f"Org {i}", m, m) for i, m in enumerate(members)]
+    return Table(key, "T", "C", "U", rows)
+
+
+def test_csv_hides_small_groups_and_one_more_when_a_total_would_reveal_them(app):
+    with app.test_request_context():
+        assert statistics_csv.published_values(_table(0, 5, 12)) == ["0", "5", "12"]
+        # One hidden value: the next smallest non-zero one is hidden too.
+        assert statistics_csv.published_values(_table(3, 0, 9, 7)) == ["<5", "0", "9", "<5"]
+        assert statistics_csv.published_values(_table(1, 4, 30)) == ["<5", "<5", "30"]
+        assert statistics_csv.published_values(_table(2, 0)) == ["<5", "0"]
+        median = Table(
+            "median_days", "M", "C", "U", [Row("a", "A", 12.5, 7), Row("b", "B", 3.0, 2)]
+        )
+        assert statistics_csv.published_values(median) == ["12,5", "<5"]
+
+
+def test_csv_cells_are_formula_safe(app):
+    for text in ("=HYPERLINK(1)", "+1", "-1", "@SUM(A1)", "\tx"):
+        assert statistics_csv.safe_cell(text).startswith("'")
+    assert statistics_csv.safe_cell("Stadt") == "Stadt"
