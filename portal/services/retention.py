@@ -2,8 +2,8 @@
 
 Closed cases are deleted ``retention_years`` after closing (per document type
 configurable); erasure requests (Art. 17 GDPR) use the same path at once. A purge
-removes the person, case, documents, versions, consents, phase history, pending
-jobs and no longer referenced blobs, leaves an audit tombstone and a deletion
+removes the person, case, documents, versions, consents, phase history, follow-ups,
+pending jobs and no longer referenced blobs, leaves an audit tombstone and a deletion
 certificate, and never any personal data in either.
 """
 
@@ -22,6 +22,7 @@ from portal.models import (
     Consent,
     Document,
     DocumentVersion,
+    FollowUp,
     OutboxJob,
     PhaseChange,
     User,
@@ -191,6 +192,8 @@ def _delete_case(session: Session, case: Case, report: PurgeReport) -> set[str]:
     for consent in list(case.consents):
         session.delete(consent)  # with its organisation links
     session.execute(delete(PhaseChange).where(PhaseChange.case_id == case.id))
+    followups = session.execute(delete(FollowUp).where(FollowUp.case_id == case.id))
+    report.counts["followups"] += followups.rowcount
     person = case.person
     session.delete(case)
     session.flush()

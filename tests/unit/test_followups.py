@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from portal.models import AuditEvent, FollowUp, utcnow
+from portal.models import AuditEvent, Case, FollowUp, utcnow
 from portal.models.base import local_today
 from portal.models.followup import MAX_FOLLOWUP_NOTE
-from portal.services import consents, followups
+from portal.services import consents, followups, retention
 from portal.services.errors import AccessDenied, NotFound, ValidationFailed
+from portal.services.retention import RetentionRule
 
 WEDNESDAY = date(2026, 11, 25)
 
@@ -249,3 +250,17 @@ def test_a_revoked_consent_hides_the_partners_followups_at_once(db, network):
     assert followups.assignable_organisations(db, case) == [worker.organisation]
     assert worker in followups.assignable_users(db, case)
     assert partner not in followups.assignable_users(db, case)
+
+
+def test_purge_removes_the_cases_followups(db, app, network):
+    worker, case = network["worker"], network["case"]
+    _create(db, worker, case)
+    _create(db, worker, case, assignee_organisation_id=network["caritas"].id)
+    row = db.get(Case, case.id)
+    row.closed_at = utcnow() - timedelta(days=5 * 366)
+    db.commit()
+    report = retention.purge_due(db, app.extensions["portal.blobs"], RetentionRule(default_years=3))
+    db.commit()
+    assert report.case_ids == [case.id]
+    assert report.counts["followups"] == 2
+    assert db.scalar(select(func.count()).select_from(FollowUp)) == 0
