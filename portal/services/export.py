@@ -1,8 +1,8 @@
 """Art. 15 GDPR: everything the network holds about a person's case, as one ZIP.
 
 The ZIP holds a readable summary (HTML, rendered by the caller from ``collect``),
-``case.json`` with all data, every version of every document (text or fields,
-and the original files) and the access log of the case.
+``fall.json`` with all data (follow-ups included), every version of every document
+(text or fields, and the original files) and the access log of the case.
 """
 
 from __future__ import annotations
@@ -10,13 +10,21 @@ from __future__ import annotations
 import json
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import AuditEvent, Case, Document, DocumentVersion, Organisation, User
+from portal.models import (
+    AuditEvent,
+    Case,
+    Document,
+    DocumentVersion,
+    FollowUp,
+    Organisation,
+    User,
+)
 from portal.services import access, audit, cases
 from portal.services.storage import BlobStore
 
@@ -31,6 +39,7 @@ class ExportData:
     users: dict[int, User]
     organisations: dict[int, Organisation]
     phase_history: list
+    followups: list[FollowUp] = field(default_factory=list)
 
 
 def collect(session: Session, actor: User, case: Case) -> ExportData:
@@ -70,6 +79,19 @@ def collect(session: Session, actor: User, case: Case) -> ExportData:
         users=audit.actors(session, events),
         organisations=organisations,
         phase_history=cases.phase_history(session, case),
+        followups=_followups(session, actor, case),
+    )
+
+
+def _followups(session: Session, actor: User, case: Case) -> list[FollowUp]:
+    """The case's follow-ups (open and done), earliest due first."""
+    return list(
+        session.scalars(
+            select(FollowUp)
+            .join(Case, Case.id == FollowUp.case_id)
+            .where(FollowUp.case_id == case.id, access.followup_filter(actor))
+            .order_by(FollowUp.due_on, FollowUp.id)
+        )
     )
 
 
@@ -153,6 +175,16 @@ def _case_json(data: ExportData) -> dict:
                 ],
             }
             for d, versions in data.documents
+        ],
+        "followups": [
+            {
+                "due_on": f.due_on.isoformat(),
+                "note": f.note,
+                "organisation": f.assignee_organisation.name,
+                "created_at": f.created_at.isoformat(),
+                "done_at": f.done_at.isoformat() if f.done_at else None,
+            }
+            for f in data.followups
         ],
     }
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from datetime import timedelta
 
 import pytest
@@ -176,3 +179,23 @@ def test_admins_get_no_followup_page(app, make_user):
     Auth(client).login(admin.email)
     assert "Meine Wiedervorlagen" not in client.get("/").text
     assert client.get("/followups").status_code == 403
+
+
+def test_art15_export_contains_the_followups(db, setup):
+    users, case, _consent, clients = setup
+    _add(db, users["worker"], case, 2, note="Termin Ausländerbehörde")
+    done = _add(db, users["worker"], case, -1, note="Unterlagen angefordert",
+                assignee_user_id=users["partner"].id)  # fmt: skip
+    followups.set_done(db, users["partner"], done, True)
+    db.commit()
+    page = f"/cases/{case.id}/data-request"
+    response = _post(clients["worker"], f"/cases/{case.id}/export", {}, page)
+    assert response.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(response.data))
+    exported = json.loads(archive.read("fall.json"))["followups"]
+    assert [(f["note"], f["organisation"], f["done_at"] is None) for f in exported] == [
+        ("Unterlagen angefordert", "Caritas Gütersloh", False),
+        ("Termin Ausländerbehörde", "Stadt Rietberg", True),
+    ]
+    summary = archive.read("zusammenfassung.html").decode()
+    assert "Wiedervorlagen" in summary and "Termin Ausländerbehörde" in summary
