@@ -158,3 +158,8 @@ LABEL_HELPERS = {
     "document_group_label": document_group_label,
     "birth_date_label": birth_date_label,
 }
+
+
+def goal_status_label(status: str) -> str:
+    """The translated name of a goal status."""
+    return str(GOAL_STATUS_LABELS.get(status, status))

@@ -1,7 +1,210 @@
-"""Monitoring an integration agreement: goal status over time, overdue goals."""
+"""Monitoring an integration agreement: goal status over time, overdue goals, signed scans."""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from datetime import date
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from portal.db import db_session
+from portal.forms.documents import parse_date
+from portal.forms.monitoring import GoalStatusForm, SignedScanForm
+from portal.labels import goal_status_label
+from portal.models import Case, Document, DocumentVersion
+from portal.models.base import local_today
+from portal.services import access, accounts, agreements, documents, goals
+from portal.services.documents import Upload, VersionConflict
+from portal.services.errors import Conflict, InvalidInput, NotFound, ValidationFailed
+from portal.services.filetypes import HostileFile, UnsupportedFile
+from portal.services.storage import UploadTooLarge
+from portal.web import client_ip, save_context
 
 bp = Blueprint("monitoring", __name__)
+SCAN_ERRORS = (Conflict, ValidationFailed, UploadTooLarge, UnsupportedFile, HostileFile)
+bp.add_app_template_global(goal_status_label)
+
+
+@bp.before_request
+@login_required
+def _require_login() -> None:
+    """Every page here needs a logged-in user."""
+
+
+# ---------------------------------------------------------------- template globals
+
+
+@bp.app_template_global()
+def case_goals(case: Case) -> list[goals.OpenGoal]:
+    """The open goals of the case's agreements the current user may read, by due date."""
+    return goals.open_goals(db_session(), current_user, case, local_today())
+
+
+@bp.app_template_global()
+def agreement_signature(
+    document: Document, version: DocumentVersion | None = None
+) -> agreements.Signature:
+    """How ``version`` (default: the current one) of an agreement stands with its signature."""
+    session = db_session()
+    version = version or documents.get_version(session, document, document.current_version)
+    return agreements.signature(session, document, version)
+
+
+@bp.app_template_global()
+def format_iso_date(value: str | None) -> str:
+    """An ISO date (``2027-03-31``) in the current language's medium format."""
+    try:
+        return format_date(date.fromisoformat(value)) if value else ""
+    except ValueError:
+        return value
+
+
+@bp.app_template_global()
+def overdue_label(days: int) -> str:
+    """The words for how long a goal is overdue ("overdue for n days")."""
+    if days == 1:
+        return _("overdue for one day")
+    return _("overdue for %(n)d days", n=days)
+
+
+@bp.app_template_global()
+def goal_days_overdue(goal: dict) -> int:
+    """Days an open goal is past its due date (0 if it is not overdue)."""
+    return goals.days_overdue(goal, local_today())
+
+
+# ---------------------------------------------------------------- goal statuses
+
+
+@bp.get("/documents/<int:document_id>/goals")
+def goal_statuses(document_id: int):
+    """The goals of the current version with their status history, and the status form."""
+    session = db_session()
+    document = agreements.get_agreement(session, current_user, document_id)
+    current = documents.get_version(session, document, document.current_version)
+    statuses = [goal.get("status", "open") for goal in _goals(current)]
+    form = GoalStatusForm(formdata=None, data={"base_version": current.number,
+                                                "statuses": statuses})  # fmt: skip
+    return _goals_page(document, current, form)
+
+
+@bp.post("/documents/<int:document_id>/goals")
+def save_goal_statuses(document_id: int):
+    """Save changed statuses as a new version; a stale base shows the merge, nothing is lost."""
+    session = db_session()
+    document = agreements.get_agreement(session, current_user, document_id, access.EDIT_DOCUMENT)
+    current = documents.get_version(session, document, document.current_version)
+    form = GoalStatusForm()
+    if not form.validate_on_submit():
+        if form.base_version.errors:
+            raise InvalidInput(_("The form is incomplete. Please reload the page."))
+        return _goals_page(document, current, form, status=422)
+    chosen = [entry.data for entry in form.statuses]
+    try:
+        saved = agreements.update_statuses(
+            session, current_user, document, base_version=form.base_version.data,
+            statuses=chosen, ctx=save_context(), ip=client_ip(),
+        )  # fmt: skip
+    except VersionConflict:
+        session.rollback()
+        return _goals_conflict(document, form.base_version.data, chosen)
+    except ValidationFailed as exc:
+        session.rollback()
+        flash(str(exc.message), "error")
+        return _goals_page(document, current, form, status=422)
+    if saved is None:
+        flash(_("No status was changed; nothing was saved."), "info")
+    else:
+        flash(_("The statuses were saved as version %(n)d.", n=saved.number), "success")
+    return redirect(url_for("monitoring.goal_statuses", document_id=document.id))
+
+
+def _goals_conflict(document: Document, base_number: int, chosen: list[str]):
+    """Someone saved meanwhile: the current goals with this user's choices carried over."""
+    session = db_session()
+    session.refresh(document)
+    current = documents.get_version(session, document, document.current_version)
+    try:
+        base_goals = _goals(documents.get_version(session, document, base_number))
+    except NotFound:
+        base_goals = []
+    proposed = goals.rebase_statuses(base_goals, chosen, _goals(current))
+    statuses = [status for status, _who in proposed]
+    form = GoalStatusForm(formdata=None, data={"base_version": current.number,
+                                                "statuses": statuses})  # fmt: skip
+    return _goals_page(document, current, form, status=409,
+                       changed_by=[who for _s, who in proposed])  # fmt: skip
+
+
+def _goals_page(document, current, form, *, status=200, changed_by=None):
+    """The goals page: statuses (a form for editors), history per goal."""
+    versions = list(reversed(documents.list_versions(db_session(), document)))
+    return render_template(
+        "monitoring/goals.html",
+        document=document,
+        case=document.case,
+        version=current,
+        goals=_goals(current),
+        histories=goals.history(versions),
+        form=form,
+        can_edit=access.can(current_user, access.EDIT_DOCUMENT, document),
+        changed_by=changed_by or [],
+        conflict=status == 409,
+        org_names={org.id: org.name for org in accounts.list_organisations(db_session())},
+    ), status
+
+
+def _goals(version: DocumentVersion) -> list[dict]:
+    return (version.fields or {}).get("goals") or []
+
+
+# ---------------------------------------------------------------- signed scans
+
+
+@bp.route("/documents/<int:document_id>/signed", methods=["GET", "POST"])
+def signed_scan(document_id: int):
+    """Upload the scan of the signed printout: it becomes the agreement's next version."""
+    session = db_session()
+    document = agreements.get_agreement(session, current_user, document_id, access.EDIT_DOCUMENT)
+    current = documents.get_version(session, document, document.current_version)
+    form = SignedScanForm(data={"version": current.number})
+    status = 200
+    if form.is_submitted():
+        status = 422
+        if form.validate():
+            try:
+                saved = agreements.attach_signed_scan(
+                    session, current_user, document, printed_version=form.version.data,
+                    signed_on=parse_date(form.signed_on.data),
+                    upload=Upload(form.file.data.stream, form.file.data.filename or ""),
+                    ctx=save_context(), today=local_today(), ip=client_ip(),
+                )  # fmt: skip
+            except SCAN_ERRORS as exc:
+                session.rollback()
+                session.refresh(document)
+                _field_for(form, exc).errors.append(str(exc.message))
+                status = exc.status
+            else:
+                flash(_("The signed scan was saved as version %(n)d.", n=saved.number),
+                      "success")  # fmt: skip
+                return redirect(url_for("documents.view", document_id=document.id))
+    return render_template(
+        "monitoring/signed.html",
+        document=document,
+        case=document.case,
+        version=current,
+        short_hash=documents.content_hash(current)[:12],
+        signature=agreements.signature(session, document, current),
+        form=form,
+    ), status
+
+
+def _field_for(form: SignedScanForm, exc: Exception):
+    """The form field an error of the signed-scan service belongs to."""
+    if isinstance(exc, ValidationFailed) and "signed_on" in exc.fields:
+        return form.signed_on
+    if isinstance(exc, Conflict | ValidationFailed):
+        return form.version
+    return form.file

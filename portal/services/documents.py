@@ -30,7 +30,7 @@ from portal.models import (
     User,
     utcnow,
 )
-from portal.services import access, audit, document_fields, filetypes, outbox
+from portal.services import access, audit, document_fields, filetypes, goals, outbox
 from portal.services.errors import Conflict, NotFound, ValidationFailed
 from portal.services.search import INDEX_DOCUMENT_JOB
 from portal.services.storage import BlobStore
@@ -150,7 +150,10 @@ def add_version(
     version = _new_version(
         session, actor, document.type, title or document.title, content, ctx, comment
     )
-    return _append(session, actor, document, version, base_version, "update", ip)
+    if document.type == "agreement":
+        current = get_version(session, document, document.current_version)
+        version.fields = goals.carry_signature(current, version.title, version.fields)
+    return append_version(session, actor, document, version, base_version, "update", ip)
 
 
 def restore(
@@ -180,7 +183,7 @@ def restore(
         extraction_note=old.extraction_note,
         restored_from=number,
     )
-    return _append(session, actor, document, version, base_version, "restore", ip)
+    return append_version(session, actor, document, version, base_version, "restore", ip)
 
 
 def get_document(
@@ -276,14 +279,18 @@ def sanitise_filename(name: str, media_type: str) -> str:
 
 
 def extract_version_text(session: Session, store: BlobStore, version_id: int) -> None:
-    """Outbox job: extract the text of an uploaded version (slow for large PDFs)."""
+    """Outbox job: extract the text of an uploaded version (slow for large PDFs).
+
+    A signed agreement scan keeps its fields' text beside what the scan says.
+    """
     from portal.services import extract
 
     version = session.get(DocumentVersion, version_id)
     if version is None or version.blob is None or version.extraction != "pending":
         return  # purged meanwhile, or done already
     result = extract.extract_isolated(store.path(version.blob_sha256), version.blob.media_type)
-    version.extracted_text = result.text
+    fields_text = document_fields.as_text(version.fields) if version.fields else ""
+    version.extracted_text = "\n".join(text for text in (fields_text, result.text) if text)
     version.extraction = result.status
     version.extraction_note = result.note[:300]
     outbox.enqueue(session, INDEX_DOCUMENT_JOB, version.document_id)
@@ -339,11 +346,21 @@ def _store_upload(
     version.extraction = "pending"
 
 
-def store_file(session: Session, upload: Upload, ctx: SaveContext) -> tuple[str, str]:
-    """Stream an upload into the blob store, checked by content; return (sha256, safe name)."""
+def store_file(
+    session: Session, upload: Upload, ctx: SaveContext, accepted: tuple[str, ...] = ()
+) -> tuple[str, str]:
+    """Stream an upload into the blob store, checked by content; return (sha256, safe name).
+
+    ``accepted`` narrows the supported types (e.g. scans: PDF and images).
+    """
     staged = ctx.store.stage(upload.stream, ctx.max_upload_bytes)
     try:
         media_type = filetypes.detect(staged.path)
+        if accepted and media_type not in accepted:
+            names = ", ".join(filetypes.EXTENSIONS[t][1:].upper() for t in accepted)
+            raise filetypes.UnsupportedFile(
+                _l("This file type is not accepted here. Allowed: %(types)s.", types=names)
+            )
         ctx.store.commit(staged)
     finally:
         staged.discard()
@@ -353,7 +370,7 @@ def store_file(session: Session, upload: Upload, ctx: SaveContext) -> tuple[str,
     return staged.sha256, sanitise_filename(upload.filename, media_type)
 
 
-def _append(
+def append_version(
     session: Session,
     actor: User,
     document: Document,

@@ -1,15 +1,218 @@
-"""Goals of integration agreements: what counts as open and as overdue."""
+"""Goals of integration agreements: open and overdue goals, status history, signature carry-over.
+
+A goal has no id of its own: across versions it is recognised by its area and text,
+and by its position when the text was reworded.
+"""
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.models import Case, Document, DocumentVersion, Organisation, User
+from portal.services import access
 
 ACTIVE_GOAL_STATUSES = ("open", "in_progress")
 
 
 def is_overdue(goal: dict, today: date) -> bool:
     """True when the goal is still open or in progress and its due date has passed."""
+    return days_overdue(goal, today) > 0
+
+
+def days_overdue(goal: dict, today: date) -> int:
+    """How many days an open goal is past its due date (0 when it is not overdue)."""
     due = goal.get("due_date")
-    return (
-        goal.get("status", "open") in ACTIVE_GOAL_STATUSES and bool(due) and due < today.isoformat()
+    if not due or goal.get("status", "open") not in ACTIVE_GOAL_STATUSES:
+        return 0
+    try:
+        return max((today - date.fromisoformat(due)).days, 0)
+    except ValueError:
+        return 0
+
+
+def goal_key(goal: dict) -> tuple[str, str]:
+    """What identifies a goal across versions: its area and its (whitespace-normalised) text."""
+    return goal.get("area") or "", " ".join((goal.get("goal") or "").split())
+
+
+# ---------------------------------------------------------------- signatures
+
+
+def content_without_statuses(title: str, fields: dict | None) -> dict:
+    """What a signature covers: title and fields, without goal statuses and the signing date."""
+    fields = dict(fields or {})
+    fields.pop("signed_on", None)
+    fields["goals"] = [
+        {k: v for k, v in goal.items() if k != "status"} for goal in fields.get("goals") or []
+    ]
+    return {"title": title, "fields": fields}
+
+
+def only_statuses_changed(old: DocumentVersion, title: str, fields: dict) -> bool:
+    """True when ``title``/``fields`` say what ``old`` says, apart from goal statuses."""
+    return content_without_statuses(old.title, old.fields) == content_without_statuses(
+        title, fields
+    )
+
+
+def carry_signature(previous: DocumentVersion, title: str, fields: dict) -> dict:
+    """The fields of a new version after ``previous``, with ``signed_on`` as signing allows.
+
+    A signed version is frozen: a status update keeps its signature, any other change
+    (a Fortschreibung) is unsigned until a new signed scan is uploaded.
+    """
+    signed_on = (previous.fields or {}).get("signed_on")
+    if not signed_on:
+        return fields
+    keep = only_statuses_changed(previous, title, fields)
+    return {**fields, "signed_on": signed_on if keep else None}
+
+
+# ---------------------------------------------------------------- history
+
+
+@dataclass
+class StatusChange:
+    """One status a goal had from a version on."""
+
+    status: str
+    version: int
+    at: datetime
+    author: User | None
+    organisation: Organisation
+
+
+@dataclass
+class GoalHistory:
+    """A goal of the newest version walked, with every status it had, oldest first."""
+
+    goal: dict
+    changes: list[StatusChange] = field(default_factory=list)
+
+
+def history(versions: list[DocumentVersion]) -> list[GoalHistory]:
+    """For each goal of the last of ``versions`` (oldest first): when its status changed."""
+    tracked: list[GoalHistory] = []
+    for version in versions:
+        goals = (version.fields or {}).get("goals") or []
+        matched = _match(tracked, goals)
+        current: list[GoalHistory] = []
+        for goal, entry in zip(goals, matched, strict=True):
+            entry = entry or GoalHistory(goal=goal)
+            status = goal.get("status", "open")
+            if not entry.changes or entry.changes[-1].status != status:
+                entry.changes.append(
+                    StatusChange(
+                        status,
+                        version.number,
+                        version.created_at,
+                        version.author,
+                        version.organisation,
+                    )
+                )
+            entry.goal = goal
+            current.append(entry)
+        tracked = current
+    return tracked
+
+
+def _match(tracked: list[GoalHistory], goals: list[dict]) -> list[GoalHistory | None]:
+    """The earlier goal each of ``goals`` continues: same area and text, else same position."""
+    free = list(range(len(tracked)))
+    matched: list[GoalHistory | None] = [None] * len(goals)
+    for i, goal in enumerate(goals):
+        for j in free:
+            if goal_key(tracked[j].goal) == goal_key(goal):
+                matched[i] = tracked[j]
+                free.remove(j)
+                break
+    for i in range(len(goals)):
+        if matched[i] is None and i in free:
+            matched[i] = tracked[i]
+            free.remove(i)
+    return matched
+
+
+# ---------------------------------------------------------------- concurrent status updates
+
+
+def rebase_statuses(
+    base_goals: list[dict], chosen: list[str], current_goals: list[dict]
+) -> list[tuple[str, str]]:
+    """The statuses someone chose for ``base_goals``, carried onto ``current_goals``.
+
+    For each current goal: the proposed status and who changed it since the base
+    (``""``, ``"mine"``, ``"theirs"`` or ``"both"`` when the two disagree).
+    """
+    tracked = [GoalHistory(goal=goal) for goal in base_goals]
+    position = {id(entry): i for i, entry in enumerate(tracked)}
+    out = []
+    for goal, entry in zip(current_goals, _match(tracked, current_goals), strict=True):
+        status = goal.get("status", "open")
+        if entry is None:
+            out.append((status, "theirs"))
+            continue
+        before = entry.goal.get("status", "open")
+        mine = chosen[position[id(entry)]] if position[id(entry)] < len(chosen) else before
+        theirs_changed = status != before
+        if mine == before:
+            out.append((status, "theirs" if theirs_changed else ""))
+        else:
+            out.append((mine, "both" if theirs_changed and status != mine else "mine"))
+    return out
+
+
+# ---------------------------------------------------------------- the case folder
+
+
+@dataclass
+class OpenGoal:
+    """An open goal of an agreement, for the case folder."""
+
+    document: Document
+    goal: dict
+    days_overdue: int
+    responsible: str
+
+
+def open_goals(session: Session, user: User, case: Case, today: date) -> list[OpenGoal]:
+    """Open goals of the current agreement versions ``user`` may read; by due date, undated last."""
+    if not access.can(user, access.READ_CASE, case):
+        return []
+    rows = session.execute(
+        select(Document, DocumentVersion)
+        .join(Case, Case.id == Document.case_id)
+        .join(
+            DocumentVersion,
+            (DocumentVersion.document_id == Document.id)
+            & (DocumentVersion.number == Document.current_version),
+        )
+        .where(Document.case_id == case.id, Document.type == "agreement")
+        .where(access.document_filter(user))
+        .order_by(Document.id)
+    )
+    found = [
+        (document, goal)
+        for document, version in rows
+        if access.can(user, access.READ_DOCUMENT, document)
+        for goal in (version.fields or {}).get("goals") or []
+        if goal.get("status", "open") in ACTIVE_GOAL_STATUSES
+    ]
+    ids = {goal.get("responsible_organisation_id") for _document, goal in found} - {None}
+    names = dict(
+        session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids)))
+        if ids
+        else []
+    )
+    items = [
+        OpenGoal(document, goal, days_overdue(goal, today),
+                 names.get(goal.get("responsible_organisation_id"), ""))
+        for document, goal in found
+    ]  # fmt: skip
+    return sorted(
+        items, key=lambda item: (not item.goal.get("due_date"), item.goal.get("due_date") or "")
     )
