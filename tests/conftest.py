@@ -28,6 +28,7 @@ from portal.migrate import upgrade
 from portal.models import Base, Case, Document, Organisation, User
 from portal.services import accounts, cases, documents, passwords, tokens
 from portal.services.documents import SaveContext
+from portal.services.search import make_backend
 
 PG_ADMIN_URL = os.environ.get(
     "PORTAL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -109,6 +110,9 @@ def _truncate_all(url: str) -> None:
     names = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
     with engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        # The PostgreSQL search backend's index (its own schema, outside the migrations).
+        if connection.scalar(text("SELECT to_regclass('portal_search.entries')")) is not None:
+            connection.execute(text("TRUNCATE portal_search.entries"))
     engine.dispose()
 
 
@@ -141,6 +145,16 @@ def app(app_config):
     app.config.update(TESTING=True, OUTBOX_INLINE=True)
     yield app
     app.extensions["portal.db"].engine.dispose()
+
+
+@pytest.fixture
+def search_backend(app):
+    """The app's search backend: Whoosh on SQLite, the PostgreSQL backend on PostgreSQL
+    (so the search tests cover both backends without running twice on each database)."""
+    engine = app.extensions["portal.db"].engine
+    if engine.dialect.name == "postgresql":
+        app.extensions["portal.search"] = make_backend("postgres", None, engine)
+    return app.extensions["portal.search"]
 
 
 @pytest.fixture

@@ -17,6 +17,9 @@ from tests.integration.test_api import assert_error, assert_matches, response_sc
 
 FACETS = {"type", "phase", "focus", "organisation", "year"}
 
+# Whoosh on SQLite, the PostgreSQL search backend on PostgreSQL.
+pytestmark = pytest.mark.usefixtures("search_backend")
+
 
 @pytest.fixture
 def worker(make_user, make_org):

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from portal import jobs
 from portal.models import AuditEvent
 from portal.services import consents
+
+# Whoosh on SQLite, the PostgreSQL search backend on PostgreSQL.
+pytestmark = pytest.mark.usefixtures("search_backend")
 
 
 def test_search_finds_word_forms_and_audits_without_the_words(

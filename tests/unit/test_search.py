@@ -13,8 +13,9 @@ from portal.services.search.whoosh_backend import WhooshBackend
 
 
 @pytest.fixture
-def backend(tmp_path):
-    return WhooshBackend(tmp_path / "index")
+def backend(search_backend):
+    """Whoosh on SQLite, the PostgreSQL backend on PostgreSQL."""
+    return search_backend
 
 
 @pytest.fixture
@@ -127,7 +128,7 @@ def test_reindex_restores_every_result(db, backend, world):
     assert _titles(db, backend, stadt, "Räume") == {"Wohnungssuche"}
 
 
-def test_corrupt_index_directory_is_rebuilt(tmp_path):
+def test_corrupt_index_directory_is_rebuilt(tmp_path):  # Whoosh only
     path = tmp_path / "index"
     WhooshBackend(path)
     for toc in path.glob("*.toc"):
@@ -136,7 +137,7 @@ def test_corrupt_index_directory_is_rebuilt(tmp_path):
     assert rebuilt.rebuilt
 
 
-def test_two_writers_on_one_index_lose_nothing(tmp_path):
+def test_two_writers_on_one_index_lose_nothing(tmp_path):  # Whoosh only
     """Two backends on one directory (as two server processes): no LockError, no lost entry."""
     import threading
     from datetime import UTC, datetime

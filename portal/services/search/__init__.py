@@ -40,11 +40,18 @@ REINDEX_BATCH = 200
 
 
 def make_backend(kind: str, path: Path, engine=None) -> SearchBackend:
-    """The configured backend: ``whoosh`` (default) or ``postgres``."""
+    """The configured backend: ``whoosh`` (default; an index in directory ``path``) or
+    ``postgres`` (tables in the portal's own PostgreSQL database ``engine``)."""
     if kind == "whoosh":
         from portal.services.search.whoosh_backend import WhooshBackend
 
         return WhooshBackend(path)
+    if kind == "postgres":
+        from portal.services.search.pg_backend import PostgresBackend
+
+        if engine is None:
+            raise ValueError("PORTAL_SEARCH_BACKEND=postgres needs the portal's database engine")
+        return PostgresBackend(engine)
     raise ValueError(f"unknown search backend {kind!r}")
 
 

@@ -24,13 +24,32 @@ _UMLAUT = {"ae": "ä", "oe": "ö", "ue": "ü"}
 _UNDECOMPOSABLE = str.maketrans({"ß": "ss", "ı": "i", "ł": "l", "ø": "o", "đ": "d", "æ": "ae"})
 
 
+def unify_spelling(text: str) -> str:
+    """Typed-out umlauts (ae, oe, ue) as umlauts, ß as ss (``text`` in lower case)."""
+    return _SPELLED_UMLAUT.sub(lambda m: _UMLAUT[m.group(0)], text).translate(_UNDECOMPOSABLE)
+
+
+def strip_marks(text: str) -> str:
+    """Drop accents and vowel marks: ü → u, é → e, حَ → ح."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def fold(text: str) -> str:
+    """The spelling the index keeps, for a whole text: lower case, ``unify_spelling``,
+    ``strip_marks`` ("Raeume", "Räume" and "Raume" all become "raume").
+
+    The same steps as the analyzer chain below, for backends that tokenise and stem
+    elsewhere (PostgreSQL's ``german`` configuration)."""
+    return strip_marks(unify_spelling(text.lower()))
+
+
 class GermanSpellingFilter(Filter):
     """Turn typed-out umlauts (ae, oe, ue) into umlauts, and ß into ss."""
 
     def __call__(self, tokens):
         for token in tokens:
-            text = _SPELLED_UMLAUT.sub(lambda m: _UMLAUT[m.group(0)], token.text)
-            token.text = text.translate(_UNDECOMPOSABLE)
+            token.text = unify_spelling(token.text)
             yield token
 
 
@@ -39,8 +58,7 @@ class FoldMarksFilter(Filter):
 
     def __call__(self, tokens):
         for token in tokens:
-            decomposed = unicodedata.normalize("NFKD", token.text)
-            token.text = "".join(c for c in decomposed if not unicodedata.combining(c))
+            token.text = strip_marks(token.text)
             yield token
 
 

@@ -6,6 +6,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from flask_babel import lazy_gettext as _l
+
+from portal.services.errors import InvalidInput
+
+MAX_QUERY_CHARS = 500
+MIN_PREFIX = 3
+
 
 @dataclass
 class IndexEntry:
@@ -89,3 +96,31 @@ class SearchBackend(Protocol):
 
     def clear(self) -> None:
         """Drop everything (before a full reindex)."""
+
+
+def checked_text(text: str | None) -> str:
+    """The query text, stripped; InvalidInput when it is empty or too long."""
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput(_l("Please enter a search term."), fields={"q": "required"})
+    if len(text) > MAX_QUERY_CHARS:
+        raise InvalidInput(
+            _l("The search query is too long (at most %(n)d characters).", n=MAX_QUERY_CHARS),
+            fields={"q": "too_long"},
+        )
+    return text
+
+
+def invalid_query(reason: str) -> InvalidInput:
+    """ "Suchanfrage ungültig" with ``reason`` as the field code of ``q``."""
+    return InvalidInput(
+        _l("Invalid search query. Check quotes and brackets."), fields={"q": reason}
+    )
+
+
+def short_prefix() -> InvalidInput:
+    """A wildcard with fewer than MIN_PREFIX letters before it."""
+    return InvalidInput(
+        _l("Wildcards need at least %(n)d letters before them.", n=MIN_PREFIX),
+        fields={"q": "short_prefix"},
+    )

@@ -14,7 +14,6 @@ import shutil
 import threading
 from pathlib import Path
 
-from flask_babel import lazy_gettext as _l
 from whoosh import fields, index, sorting
 from whoosh.collectors import FilterCollector, TimeLimit, TimeLimitCollector
 from whoosh.highlight import ContextFragmenter, Formatter, get_text
@@ -34,14 +33,20 @@ from whoosh.query import (
     Wildcard,
 )
 
-from portal.services.errors import InvalidInput
 from portal.services.search.analysis import german_analyzer, name_analyzer
-from portal.services.search.backend import Hit, IndexEntry, SearchQuery, SearchResult
+from portal.services.search.backend import (
+    MIN_PREFIX,
+    Hit,
+    IndexEntry,
+    SearchQuery,
+    SearchResult,
+    checked_text,
+    invalid_query,
+    short_prefix,
+)
 
 MAX_EXPANSIONS = 200
-MIN_PREFIX = 3
 TIME_LIMIT_SECONDS = 2.0
-MAX_QUERY_CHARS = 500
 WRITE_LOCK_TIMEOUT = 30.0
 FACETS = ("type", "phase", "focus", "organisation", "year")
 log = logging.getLogger(__name__)
@@ -215,14 +220,7 @@ class WhooshBackend:
             return self._searcher
 
     def _parse(self, text: str, searcher) -> Query:
-        text = (text or "").strip()
-        if not text:
-            raise InvalidInput(_l("Please enter a search term."), fields={"q": "required"})
-        if len(text) > MAX_QUERY_CHARS:
-            raise InvalidInput(
-                _l("The search query is too long (at most %(n)d characters).", n=MAX_QUERY_CHARS),
-                fields={"q": "too_long"},
-            )
+        text = checked_text(text)
         parser = MultifieldParser(["title", "body", "names", "case_reference"], self.ix.schema)
         parser.remove_plugin_class(FieldsPlugin)  # no field syntax: nobody queries "acl:"
         # "-word" excludes, but only at the start of a word: "B1-Kurs" and "KIM-2026-00001"
@@ -232,10 +230,10 @@ class WhooshBackend:
         try:
             parsed = parser.parse(text)
         except Exception as exc:
-            raise InvalidInput(_invalid(), fields={"q": "syntax"}) from exc
+            raise invalid_query("syntax") from exc
         parsed = self._bound_prefixes(parsed, searcher.reader())
         if parsed is NullQuery or isinstance(parsed, Not):
-            raise InvalidInput(_invalid(), fields={"q": "nothing_to_search"})
+            raise invalid_query("nothing_to_search")
         return Or([parsed, self._fuzzy_names(text)]) if _plain_words(text) else parsed
 
     def _bound_prefixes(self, query: Query, reader) -> Query:
@@ -243,10 +241,7 @@ class WhooshBackend:
         if isinstance(query, Prefix | Wildcard):
             stem = query.text.split("*")[0].split("?")[0]
             if len(stem) < MIN_PREFIX:
-                raise InvalidInput(
-                    _l("Wildcards need at least %(n)d letters before them.", n=MIN_PREFIX),
-                    fields={"q": "short_prefix"},
-                )
+                raise short_prefix()
             words = []
             for word in reader.expand_prefix(query.fieldname, stem):
                 word = word.decode() if isinstance(word, bytes) else word
@@ -333,7 +328,3 @@ def _plain_words(text: str) -> bool:
 
 def _wildcard_match(pattern: str, word: str) -> bool:
     return fnmatch.fnmatchcase(word, pattern)
-
-
-def _invalid():
-    return _l("Invalid search query. Check quotes and brackets.")
