@@ -181,3 +181,27 @@ def test_similar_documents_share_key_terms_and_respect_access(db, backend, world
     assert twin in search.similar(db, backend, stadt, version)
     assert notes[0] not in search.similar(db, backend, stadt, version)  # not itself
     assert search.similar(db, backend, caritas, version) == []  # no consent, nothing
+
+
+def test_check_finds_index_gaps_and_repair_fills_them(app, db, backend, world):
+    from datetime import UTC, datetime
+
+    from portal.services import consistency
+    from portal.services.search.backend import IndexEntry
+
+    stadt, *_ = world
+    store = app.extensions["portal.blobs"]
+    assert consistency.check(db, store, backend).unindexed_versions == []
+    backend.clear()
+    stale = IndexEntry(
+        version_id=999_999, document_id=999_999, number=1, current=True, case_id=999_999,
+        case_reference="KIM-2026-99999", title="Verwaist", body="Räume", names="", type="note",
+        phase="erstberatung", focus=[], organisation_id=stadt.organisation_id,
+        date=datetime.now(UTC), acl=[f"o{stadt.organisation_id}"],
+    )  # fmt: skip
+    backend.update([stale], [])
+    report = consistency.check(db, store, backend, repair=True)
+    assert (len(report.unindexed_versions), report.stale_index_entries) == (4, [999_999])
+    after = consistency.check(db, store, backend)
+    assert (after.unindexed_versions, after.stale_index_entries) == ([], [])
+    assert _titles(db, backend, stadt, "Räume") == {"Wohnungssuche"}
