@@ -278,7 +278,8 @@ def serve(host: str, port: int, threads: int) -> None:
     app = _app()
     with app.app_context():
         _check_database(needs_schema=True)
-        if app.extensions["portal.search"].rebuilt:  # the index was unreadable
+        # The index was unreadable (Whoosh) or missing (PostgreSQL): rebuild it.
+        if app.extensions["portal.search"].rebuilt:
             from portal.services import search
 
             with database().session() as session:
