@@ -195,10 +195,15 @@ def signed_scan(document_id: int):
         document=document,
         case=document.case,
         version=current,
-        short_hash=documents.content_hash(current)[:12],
+        short_hash=_short_hash(documents.content_hash(current)),
         signature=agreements.signature(session, document, current),
         form=form,
     ), status
+
+
+def _short_hash(hex_digest: str) -> str:
+    """The first 12 hex digits in groups of four, as the printout's footer shows them."""
+    return " ".join(hex_digest[i : i + 4] for i in range(0, 12, 4))
 
 
 def _field_for(form: SignedScanForm, exc: Exception):

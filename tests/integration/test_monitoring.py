@@ -86,7 +86,8 @@ def post_statuses(client, document, statuses, base_version, page_text=None):
 def test_signed_scan_becomes_the_next_version_and_is_shown(logged_in, db, agreement):
     form = logged_in.get(f"/documents/{agreement.id}/signed")
     [first] = versions_of(db, agreement)
-    assert documents.content_hash(first)[:12] in form.text
+    digest = documents.content_hash(first)
+    assert f"{digest[:4]} {digest[4:8]} {digest[8:12]}" in form.text  # as the footer prints it
     response = post_scan(logged_in, agreement, name="../unterschrift<b>.pdf")
     assert response.status_code == 302, response.text
     printed, signed = versions_of(db, agreement)
