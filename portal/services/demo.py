@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import io
+import itertools
 import random
+from collections import defaultdict
 from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import PHASES, Case, Document, DocumentVersion, Organisation, PhaseChange, User
-from portal.models.base import utcnow
-from portal.services import accounts, cases, demo_data, documents
+from portal.models.base import local_today, utcnow
+from portal.services import accounts, cases, demo_data, documents, followups
 from portal.services.documents import Content, SaveContext, Upload
 
 DEMO_PASSWORD = "Emsufer-Lindenblatt-26"  # noqa: S105  (printed for the demo on purpose)
@@ -82,6 +84,7 @@ def seed(session: Session, ctx: SaveContext) -> list[tuple[str, str, str]]:
 def _seed_cases(session: Session, ctx: SaveContext) -> None:
     """About thirty cases in every phase, with notes, assessments, agreements and files."""
     rng = random.Random(2026)  # noqa: S311  (reproducible demo data, not a secret)
+    followup_numbers: dict[int, itertools.count] = defaultdict(itertools.count)
     leads = [
         session.scalar(select(User).where(User.email == USERS[index][0])) for index in CASE_LEADS
     ]
@@ -104,6 +107,10 @@ def _seed_cases(session: Session, ctx: SaveContext) -> None:
         for step in PHASES[1 : PHASES.index(phase) + 1]:
             cases.update_case(session, lead, case, phase=step, ip="seed-demo")
         _backdate(session, case, days=400 - i * 12)
+        if phase != "abgeschlossen":
+            # Numbered per caseworker, so that everyone's list has every kind of follow-up.
+            numbers = [next(followup_numbers[lead.id]) for _ in range(1 + i % 2)]
+            _followups_for(session, lead, case, numbers)
 
 
 def _documents_for(session, ctx, rng, lead, case, phase: str, i: int) -> None:
@@ -141,8 +148,8 @@ def _documents_for(session, ctx, rng, lead, case, phase: str, i: int) -> None:
         goals = [
             {"area": area, "goal": goal, "measures": measures, "status": "open",
              "responsible_organisation_id": lead.organisation_id,
-             "due_date": f"2027-{3 + n * 2:02d}-{10 + i % 18:02d}"}
-            for n, (area, goal, measures, _status) in enumerate(demo_data.GOALS[: 2 + i % 3])
+             "due_date": _goal_due(i + n)}
+            for n, (area, goal, measures) in enumerate(demo_data.GOALS[: 2 + i % 3])
         ]  # fmt: skip
         signatories = [case.person.full_name, lead.name]
         agreement = _create(
@@ -150,8 +157,8 @@ def _documents_for(session, ctx, rng, lead, case, phase: str, i: int) -> None:
             Content(fields={"goals": goals, "signatories": signatories}),
         )  # fmt: skip
         if stage >= 3:
-            for goal, (*_rest, status) in zip(goals, demo_data.GOALS, strict=False):
-                goal["status"] = status
+            for n, goal in enumerate(goals):
+                goal["status"] = _goal_status(i + n, closed=stage == 4)
             _update(
                 session, ctx, lead, agreement,
                 Content(fields={"goals": goals, "signatories": signatories,
@@ -169,6 +176,37 @@ def _documents_for(session, ctx, rng, lead, case, phase: str, i: int) -> None:
             session, ctx, lead, case, "file", "Telefonnotiz",
             Content(upload=Upload(io.BytesIO(memo.encode()), "telefonnotiz.txt")),
         )  # fmt: skip
+
+
+def _goal_due(n: int) -> str:
+    """A goal's due date relative to today, so that some are always overdue."""
+    offsets = demo_data.GOAL_DUE_OFFSETS
+    return (local_today() + timedelta(days=offsets[n % len(offsets)])).isoformat()
+
+
+def _goal_status(n: int, closed: bool) -> str:
+    """Mixed statuses in monitoring; a closed case's goals are all done or dropped."""
+    if closed:
+        return "dropped" if n % 3 == 0 else "done"
+    return demo_data.GOAL_PROGRESS[n % len(demo_data.GOAL_PROGRESS)]
+
+
+def _followups_for(session: Session, lead: User, case: Case, numbers: list[int]) -> None:
+    """Follow-ups number ``n`` of the lead: some overdue, some due today or this week;
+    some for the whole organisation, some done in the last days."""
+    now, today = utcnow(), local_today()
+    for n in numbers:
+        offset = demo_data.FOLLOWUP_OFFSETS[n % len(demo_data.FOLLOWUP_OFFSETS)]
+        followup = followups.create(
+            session, lead, case, due_on=today + timedelta(days=offset),
+            note=demo_data.FOLLOWUPS[n % len(demo_data.FOLLOWUPS)],
+            assignee_organisation_id=lead.organisation_id if n % 4 == 3 else None,
+            ip="seed-demo",
+        )  # fmt: skip
+        followup.created_at = now - timedelta(days=12 + n % 20)
+        if n % 5 == 4:
+            followups.set_done(session, lead, followup, True, ip="seed-demo")
+            followup.done_at = now - timedelta(days=1 + n % 10)
 
 
 def _create(session, ctx, lead, case, doc_type, title, content, visibility="case") -> Document:

@@ -85,12 +85,27 @@ SUBJECTS = ["Maschinenbau", "Pädagogik", "Informatik", "Betriebswirtschaft", "P
 JOBS = ["Elektriker", "Krankenpflegerin", "Buchhalter", "Lehrerin", "Koch", "Lkw-Fahrer"]
 
 GOALS = [
-    ("sprache", "Deutschkenntnisse auf Niveau B1", "Integrationskurs beim VHS-Zweckverband",
-     "in_progress"),
+    ("sprache", "Deutschkenntnisse auf Niveau B1", "Integrationskurs beim VHS-Zweckverband"),
     ("arbeit", "Anerkennung des Berufsabschlusses", "Antrag bei der zuständigen Stelle, Beratung"
-     " durch die IQ-Anlaufstelle", "open"),
-    ("wohnen", "Eigene Wohnung", "Wohnungssuche mit Unterstützung der Ehrenamtsinitiative",
-     "open"),
-    ("bildung", "Kitaplatz für das jüngere Kind", "Anmeldung über das Kita-Portal des Kreises",
-     "done"),
+     " durch die IQ-Anlaufstelle"),
+    ("wohnen", "Eigene Wohnung", "Wohnungssuche mit Unterstützung der Ehrenamtsinitiative"),
+    ("bildung", "Kitaplatz für das jüngere Kind", "Anmeldung über das Kita-Portal des Kreises"),
 ]  # fmt: skip
+
+# Days from today until a goal is due (negative: past), cycled over goals and cases.
+GOAL_DUE_OFFSETS = [-75, 40, -12, 120, 200, -30, 18, 90]
+# Goal statuses in monitoring, cycled: some done, some dropped, most still being worked on.
+GOAL_PROGRESS = ["in_progress", "open", "done", "in_progress", "dropped", "open", "done"]
+
+# Follow-ups (Wiedervorlagen): days from today until due, and what is to be done.
+FOLLOWUP_OFFSETS = [-9, 0, 2, -2, 5, 0, 14, 1, 30, -1, 4, 45]
+FOLLOWUPS = [
+    "Rückruf wegen Termin beim Jobcenter",
+    "Nachfragen, ob der Einstufungstest stattgefunden hat",
+    "Unterlagen zur Berufsanerkennung vollständig? Fehlende Zeugnisse anfordern",
+    "Verlängerung der Aufenthaltserlaubnis: Termin bei der Ausländerbehörde prüfen",
+    "Wohnungsbesichtigung nachbesprechen",
+    "Kita-Anmeldung: Rückmeldung des Kreises abwarten und nachhaken",
+    "Fortschreibung der Integrationsvereinbarung vorbereiten",
+    "Sprachkurswechsel besprechen (Abendkurs wegen Arbeit)",
+]
