@@ -7,7 +7,10 @@ colour on white (contrast about 9:1) and its ink colour for text.
 
 from __future__ import annotations
 
-from flask_babel import format_decimal
+from functools import lru_cache
+
+from babel.numbers import get_decimal_symbol, get_group_symbol
+from flask_babel import get_locale
 from markupsafe import Markup, escape
 
 from portal.services.statistics import Row, Table
@@ -25,12 +28,18 @@ COL_WIDTH, COL_HEIGHT, COL_TOP, COL_BOTTOM, COL_SIDE = 640, 220, 22, 28, 8
 
 
 def number(value: int | float | None) -> str:
-    """A value as people read it in their language; "–" for no value."""
+    """A value as people read it in their language (1.234 / 12,5 in German); "–" for none."""
     if value is None:
         return "–"
-    if isinstance(value, float):
-        return format_decimal(value, format="#,##0.0")
-    return format_decimal(value, format="#,##0")
+    group, decimal = _symbols(str(get_locale()))
+    text = f"{value:,.1f}" if isinstance(value, float) else f"{value:,}"
+    return text.replace(",", "\0").replace(".", decimal).replace("\0", group)
+
+
+@lru_cache(maxsize=16)
+def _symbols(locale: str) -> tuple[str, str]:
+    """The locale's thousands and decimal separators (babel's number formatting is slow)."""
+    return get_group_symbol(locale), get_decimal_symbol(locale)
 
 
 def chart(table: Table, chart_id: str) -> Markup:

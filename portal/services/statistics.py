@@ -14,7 +14,19 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, case, extract, func, literal, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    and_,
+    case,
+    cast,
+    extract,
+    func,
+    literal,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from portal.labels import focus_label, phase_label
@@ -22,7 +34,7 @@ from portal.models import Case, Document, DocumentVersion, FollowUp, Organisatio
 from portal.models.base import LOCAL_TIMEZONE, local_today
 from portal.models.case import FOCUS_AREAS, PHASES, PhaseChange
 from portal.services import access
-from portal.services.goals import is_overdue
+from portal.services.goals import ACTIVE_GOAL_STATUSES, is_overdue
 
 CLOSED = "abgeschlossen"
 ACTIVE_PHASES = tuple(phase for phase in PHASES if phase != CLOSED)
@@ -135,26 +147,16 @@ def closed_per_month(session: Session, months: list[date]) -> list[Row]:
 def overdue_goals(session: Session, today: date) -> list[Row]:
     """Overdue goals of the current agreement versions of open cases, per responsible organisation.
 
-    One query loads the fields of those versions; ``goals.is_overdue`` decides per goal.
+    One query reads the goals of those versions: the database unpacks the JSON,
+    keeps the candidates (active, due before today) and counts them per organisation,
+    status and due date; ``goals.is_overdue`` has the last word on each group.
     Goals without a (known) responsible organisation form their own group.
     """
-    statement = (
-        select(DocumentVersion.fields)
-        .join(
-            Document,
-            and_(
-                Document.id == DocumentVersion.document_id,
-                Document.current_version == DocumentVersion.number,
-            ),
-        )
-        .join(Case, Case.id == Document.case_id)
-        .where(Document.type == "agreement", Case.phase != CLOSED)
-    )
     counts: Counter = Counter()
-    for fields in session.scalars(statement):
-        for goal in (fields or {}).get("goals", []):
-            if isinstance(goal, dict) and is_overdue(goal, today):
-                counts[goal.get("responsible_organisation_id")] += 1
+    for org_id, status, due, count in session.execute(_goal_statement(session, today)):
+        goal = {key: value for key, value in (("status", status), ("due_date", due)) if value}
+        if is_overdue(goal, today):
+            counts[org_id] += count
     ids = [key for key in counts if isinstance(key, int)]
     names = dict(
         session.execute(
@@ -169,6 +171,47 @@ def overdue_goals(session: Session, today: date) -> list[Row]:
         Row(row.key, unnamed, row.value, row.members) if row.key == NO_ORGANISATION else row
         for row in _by_size(named.items())
     ]
+
+
+def _goal_statement(session: Session, today: date):
+    """(organisation id, status, due date, count) of the candidate overdue goals."""
+    if session.get_bind().dialect.name == "sqlite":
+        goals = func.json_each(DocumentVersion.fields, "$.goals").table_valued("value")
+
+        def field(name):
+            return func.json_extract(goals.c.value, f"$.{name}")
+
+        organisation = field("responsible_organisation_id")
+    else:
+        # JSONB: the version's JSON text is parsed once, not again for every field read.
+        fields = cast(DocumentVersion.fields, JSONB)
+        goals = func.jsonb_array_elements(fields["goals"]).table_valued("value")
+
+        def field(name):
+            return goals.c.value.op("->>")(name)
+
+        organisation = cast(field("responsible_organisation_id"), Integer)
+    status, due = field("status"), field("due_date")
+    return (
+        select(organisation, status, due, func.count())
+        .select_from(DocumentVersion)
+        .join(
+            Document,
+            and_(
+                Document.id == DocumentVersion.document_id,
+                Document.current_version == DocumentVersion.number,
+            ),
+        )
+        .join(Case, Case.id == Document.case_id)
+        .join(goals, true())
+        .where(
+            Document.type == "agreement",
+            Case.phase != CLOSED,
+            due < today.isoformat(),
+            func.coalesce(status, "open").in_(ACTIVE_GOAL_STATUSES),
+        )
+        .group_by(organisation, status, due)
+    )
 
 
 def overdue_followups(session: Session, today: date) -> list[Row]:
@@ -190,18 +233,34 @@ def median_days_per_phase(session: Session) -> list[Row]:
     yet, and counting them as ending today would shorten the median of young phases.
     ``members`` is the number of completed stays; the value is None without any.
     """
-    durations: dict[str, list[float]] = {phase: [] for phase in ACTIVE_PHASES}
-    for phase, days in session.execute(_stay_statement(session)):
-        if phase in durations:
-            durations[phase].append(float(days))
+    medians = _stay_medians(session)
     return [
-        Row(phase, phase_label(phase), _median(values), len(values))
-        for phase, values in durations.items()
+        Row(phase, phase_label(phase), *medians.get(phase, (None, 0))) for phase in ACTIVE_PHASES
     ]
 
 
-def _median(values: list[float]) -> float | None:
-    return round(pystats.median(values), 1) if values else None
+def _stay_medians(session: Session) -> dict[str, tuple[float | None, int]]:
+    """{phase: (median days rounded to 0.1, number of completed stays)}.
+
+    PostgreSQL computes the median itself; SQLite has no median function, so the
+    lengths are fetched (one float per stay) and the median is taken here.
+    """
+    stays = _stay_statement(session).subquery()
+    if session.get_bind().dialect.name != "sqlite":
+        statement = select(
+            stays.c.phase, func.percentile_cont(0.5).within_group(stays.c.days), func.count()
+        ).group_by(stays.c.phase)
+        return {
+            phase: (round(float(median), 1), count)
+            for phase, median, count in session.execute(statement)
+        }
+    durations: dict[str, list[float]] = {}
+    for phase, days in session.execute(select(stays.c.phase, stays.c.days)):
+        durations.setdefault(phase, []).append(days)
+    return {
+        phase: (round(pystats.median(values), 1), len(values))
+        for phase, values in durations.items()
+    }
 
 
 def _stay_statement(session: Session):
@@ -218,7 +277,9 @@ def _stay_statement(session: Session):
         days = func.julianday(stays.c.ended) - func.julianday(stays.c.started)
     else:
         days = extract("epoch", stays.c.ended - stays.c.started) / 86400.0
-    return select(stays.c.phase, days).where(stays.c.ended.is_not(None), stays.c.phase != CLOSED)
+    return select(stays.c.phase, days.label("days")).where(
+        stays.c.ended.is_not(None), stays.c.phase != CLOSED
+    )
 
 
 def month_starts(today: date, count: int = MONTHS) -> list[date]:
