@@ -163,9 +163,11 @@ def test_done_needs_permission_and_visibility(db, setup):
 
 def test_start_page_shows_counts_and_urgent_items(db, setup):
     users, case, _consent, clients = setup
+    assert "Keine offenen Wiedervorlagen." in clients["worker"].get("/").text
+    _add(db, users["worker"], case, 200, note="Viel später")
+    assert "Diese Woche ist nichts fällig." in clients["worker"].get("/").text
     _add(db, users["worker"], case, -1, note="Gestern fällig")
     _add(db, users["worker"], case, 0, note="Heute fällig")
-    _add(db, users["worker"], case, 200, note="Viel später")
     page = clients["worker"].get("/").text
     assert "Meine Wiedervorlagen" in page
     assert "Gestern fällig" in page and "Heute fällig" in page
