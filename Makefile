@@ -47,12 +47,17 @@ translations-update: install
 	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations \
 		--width 100 --no-fuzzy-matching
 
-# Debian packages the tests need (Chromium for end-to-end tests, Tesseract for OCR), installed when
-# missing and we are root; axe-core for the accessibility checks, from npm.
+# Debian packages the tests need (Chromium for end-to-end tests, Tesseract for OCR, fonts for PDFs:
+# Latin/Cyrillic from DejaVu, Arabic and Ethiopic (Tigrinya) from Noto; pdftoppm to look at pages),
+# installed when missing and we are root; axe-core for the accessibility checks, from npm.
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v tesseract >/dev/null 2>&1 || missing="$$missing tesseract-ocr tesseract-ocr-deu"; \
+	fc-list 2>/dev/null | grep -q DejaVuSans || missing="$$missing fonts-dejavu-core"; \
+	fc-list 2>/dev/null | grep -q NotoNaskhArabic || missing="$$missing fonts-noto-core"; \
+	fc-list 2>/dev/null | grep -q NotoSansEthiopic || missing="$$missing fonts-noto-core"; \
+	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \

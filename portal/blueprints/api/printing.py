@@ -1,5 +1,30 @@
-"""API: printing."""
+"""API: documents as PDF (``GET /api/v1/documents/{id}/pdf?version=n``)."""
 
 from __future__ import annotations
 
-from portal.blueprints.api import bp  # noqa: F401
+from flask import current_app, request
+from flask_babel import lazy_gettext as _l
+
+from portal.blueprints.api import api_user, bp, whole_number
+from portal.blueprints.printing import pdf_response
+from portal.db import db_session
+from portal.services import printouts
+from portal.services.errors import InvalidInput
+from portal.services.printouts import Requester
+from portal.web import client_ip
+
+
+@bp.get("/documents/<int:document_id>/pdf")
+def document_pdf(document_id: int):
+    """A note, assessment or agreement version as PDF; ``version`` defaults to the current one."""
+    value = request.args.get("version")
+    number = None
+    if value is not None:
+        number = whole_number(value)
+        if number is None:
+            raise InvalidInput(_l("Please check the input."), fields={"version": "must_be_integer"})
+    printed = printouts.print_version(
+        db_session(), Requester(api_user(), client_ip(), "api"), document_id, number,
+        current_app.extensions["portal.blobs"],
+    )  # fmt: skip
+    return pdf_response(printed, inline=False)
