@@ -24,7 +24,7 @@ MAX_LABEL = 28
 # Horizontal bars: label column, bar area, room for the number after the bar.
 BAR_WIDTH, BAR_LABEL, BAR_AREA, BAR_ROW, BAR_HEIGHT = 600, 220, 310, 26, 18
 # Columns: one per month, numbers above, labels below.
-COL_WIDTH, COL_HEIGHT, COL_TOP, COL_BOTTOM, COL_SIDE = 640, 220, 22, 28, 8
+COL_WIDTH, COL_HEIGHT, COL_TOP, COL_BOTTOM, COL_SIDE = 640, 230, 22, 38, 8
 
 
 def number(value: int | float | None) -> str:
@@ -88,8 +88,8 @@ def column_chart(table: Table, chart_id: str) -> Markup:
             f' height="{height:.1f}" fill="{BAR_FILL}">{_tooltip(row)}</rect>'
             f'<text x="{centre:.1f}" y="{base - height - 5:.1f}" text-anchor="middle"'
             f' fill="{TEXT_FILL}">{escape(number(row.value))}</text>'
-            f'<text x="{centre:.1f}" y="{COL_HEIGHT - 8}" text-anchor="middle"'
-            f' fill="{TEXT_FILL}">{escape(row.label)}</text>'
+            f'<text y="{base + 14}" text-anchor="middle" fill="{TEXT_FILL}">'
+            f"{_lines(row.label, centre)}</text>"
         )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704  (every text part escaped above)
@@ -112,6 +112,14 @@ def _scale(rows: list[Row], room: float) -> float:
 
 def _tooltip(row: Row) -> str:
     return f"<title>{escape(row.label)}: {escape(number(row.value))}</title>"
+
+
+def _lines(label: str, x: float) -> str:
+    """A column label as lines under the column: "03/2026" becomes "03" over "2026"."""
+    return "".join(
+        f'<tspan x="{x:.1f}" dy="{0 if i == 0 else 14}">{escape(part)}</tspan>'
+        for i, part in enumerate(label.split("/"))
+    )
 
 
 def _short(label: str) -> str:
