@@ -11,7 +11,7 @@ from sqlalchemy import delete
 from portal.models import Case, FollowUp, Organisation, User
 from portal.models.base import LOCAL_TIMEZONE, local_today, utcnow
 from portal.models.case import PhaseChange
-from portal.services import cases, documents, statistics, statistics_csv
+from portal.services import cases, charts, documents, statistics, statistics_csv
 from portal.services.documents import Content
 from portal.services.errors import AccessDenied
 from portal.services.statistics import Row, Table
@@ -213,3 +213,15 @@ def test_csv_cells_are_formula_safe(app):
     for text in ("=HYPERLINK(1)", "+1", "-1", "@SUM(A1)", "\tx"):
         assert statistics_csv.safe_cell(text).startswith("'")
     assert statistics_csv.safe_cell("Stadt") == "Stadt"
+
+
+def test_charts_escape_labels_and_carry_their_title(app):
+    rows = [Row("x", '<script>alert("x")</script>', 3, 3), Row("y", "Träger & Co", 0, 0)]
+    with app.test_request_context():
+        bars = charts.chart(Table("lead", "Fälle <je> Träger", "C", "U", rows), "lead")
+        columns = charts.chart(Table("new", "Neu", "C", "U", rows, "columns"), "new")
+    for svg in (bars, columns):
+        assert svg.startswith("<svg ") and 'role="img"' in svg
+        assert "<script>" not in svg and "&lt;script&gt;" in svg
+        assert "Träger &amp; Co" in svg
+    assert '<title id="lead-chart-title">Fälle &lt;je&gt; Träger</title>' in bars
