@@ -112,7 +112,7 @@ def _truncate_all(url: str) -> None:
         connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         # The PostgreSQL search backend's index (its own schema, outside the migrations).
         if connection.scalar(text("SELECT to_regclass('portal_search.entries')")) is not None:
-            connection.execute(text("TRUNCATE portal_search.entries"))
+            connection.execute(text("TRUNCATE portal_search.entries, portal_search.case_names"))
     engine.dispose()
 
 

@@ -10,9 +10,10 @@ Text: every text is folded with the portal's own ``analysis.fold`` (ü = ue = u,
 and query words the same way (see ``pg_query``), so PostgreSQL's Snowball stemmer
 sees the spelling the Whoosh analyzer stems: "Räume", "Raeume" and "Raume" all
 become ``raum``. Weights: title and person names A, case reference B, body C.
-Person names with typos: ``pg_trgm`` word similarity on the folded names, if the
-extension can be installed; without it names must match exactly (a warning is
-logged).
+Person names with typos (as Whoosh: one edit, same first letter): the ``pg_trgm``
+index on the folded names proposes candidates, the distance is checked in Python,
+and the close name words join the query as alternatives, so that one GIN search
+does the rest. Without the extension (not installable) names must match exactly.
 
 Highlights: ``ts_headline`` over the original text with «» marks, plain text like
 the Whoosh backend's (the page escapes it; ``<`` is shielded so that PostgreSQL
@@ -29,9 +30,11 @@ can write at once without lost updates or deadlocks.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import Counter
 
+from rapidfuzz.distance import Levenshtein
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
@@ -44,12 +47,15 @@ TIME_LIMIT_SECONDS = 2.0
 LOCK_CLASS = 0x4B494D53
 # Longest folded body that goes into the tsvector (its size is limited to 1 MB).
 MAX_INDEXED_CHARS = 1_000_000
-NAME_SIMILARITY = 0.6
+# Trigram word similarity that finds candidates for names one typo away ("ali" ~ "aly": 0.33).
+NAME_CANDIDATE_SIMILARITY = 0.3
+MAX_NAME_EXPANSIONS = 20
 SIMILAR_TERMS = 12
 FACETS = ("type", "phase", "focus", "organisation", "year")
 HEADLINE = "StartSel=«, StopSel=», MaxWords=30, MinWords=12, ShortWord=2"
 WRITE_ATTEMPTS = 3
 QUERY_CANCELED, DEADLOCK, SERIALIZATION = "57014", "40P01", "40001"
+_NAME_WORD = re.compile(r"\w+")
 log = logging.getLogger(__name__)
 
 _DDL = """
@@ -64,7 +70,6 @@ CREATE TABLE IF NOT EXISTS portal_search.entries (
     title text NOT NULL,
     body text NOT NULL,
     names text NOT NULL,
-    names_folded text NOT NULL,
     type text NOT NULL,
     phase text NOT NULL,
     focus text[] NOT NULL,
@@ -78,14 +83,18 @@ CREATE INDEX IF NOT EXISTS entries_tsv ON portal_search.entries USING gin (tsv);
 CREATE INDEX IF NOT EXISTS entries_acl ON portal_search.entries USING gin (acl);
 CREATE INDEX IF NOT EXISTS entries_case ON portal_search.entries (case_id);
 CREATE INDEX IF NOT EXISTS entries_document ON portal_search.entries (document_id);
+CREATE TABLE IF NOT EXISTS portal_search.case_names (
+    case_id bigint PRIMARY KEY,
+    names_folded text NOT NULL
+);
 """
 
 _UPSERT = """
 INSERT INTO portal_search.entries (version_id, document_id, number, current, case_id,
-    case_reference, title, body, names, names_folded, type, phase, focus, organisation_id,
+    case_reference, title, body, names, type, phase, focus, organisation_id,
     date, year, acl, tsv)
 VALUES (:version_id, :document_id, :number, :current, :case_id, :case_reference, :title,
-    :body, :names, :names_folded, :type, :phase, :focus, :organisation_id, :date, :year, :acl,
+    :body, :names, :type, :phase, :focus, :organisation_id, :date, :year, :acl,
     setweight(to_tsvector('german', :title_folded), 'A')
     || setweight(to_tsvector('german', :names_folded), 'A')
     || setweight(to_tsvector('german', :reference_folded), 'B')
@@ -94,7 +103,7 @@ ON CONFLICT (version_id) DO UPDATE SET
     document_id = excluded.document_id, number = excluded.number, current = excluded.current,
     case_id = excluded.case_id, case_reference = excluded.case_reference,
     title = excluded.title, body = excluded.body, names = excluded.names,
-    names_folded = excluded.names_folded, type = excluded.type, phase = excluded.phase,
+    type = excluded.type, phase = excluded.phase,
     focus = excluded.focus, organisation_id = excluded.organisation_id, date = excluded.date,
     year = excluded.year, acl = excluded.acl, tsv = excluded.tsv
 """
@@ -122,7 +131,7 @@ _PAGE = """
 WITH q AS (SELECT {tsquery} AS tsq),
 page AS (
     SELECT e.version_id, e.document_id, e.case_id, e.date,
-           ts_rank(e.tsv, q.tsq) + {name_score} AS score
+           ts_rank(e.tsv, q.tsq) AS score
     FROM portal_search.entries e, q WHERE {where}
     ORDER BY {order} LIMIT :limit OFFSET :offset
 )
@@ -135,6 +144,20 @@ SELECT page.version_id, page.document_id, page.case_id, page.score,
                    :headline) AS names
 FROM page JOIN portal_search.entries e USING (version_id), q
 ORDER BY {outer_order}
+"""
+
+_DELETE_CASE = (
+    "DELETE FROM portal_search.entries WHERE case_id = :c",
+    "DELETE FROM portal_search.case_names WHERE case_id = :c",
+)
+
+# Per query word, person names with a word that may be one typo away (checked in Python).
+_NAME_CANDIDATES = """
+SELECT w.word, c.names_folded FROM unnest(CAST(:words AS text[])) AS w(word)
+CROSS JOIN LATERAL (
+    SELECT DISTINCT names_folded FROM portal_search.case_names
+    WHERE names_folded OPERATOR({trigram}.%>>) w.word LIMIT 200
+) AS c
 """
 
 _FIRST_FOUND = """
@@ -190,7 +213,7 @@ class PostgresBackend:
             self.trigram = _trigram_schema(connection)
             if self.trigram:
                 connection.exec_driver_sql(
-                    "CREATE INDEX IF NOT EXISTS entries_names_trgm ON portal_search.entries"
+                    "CREATE INDEX IF NOT EXISTS case_names_trgm ON portal_search.case_names"
                     f" USING gin (names_folded {self.trigram}.gin_trgm_ops)"
                 )
         self.rebuilt = not existed
@@ -214,9 +237,8 @@ class PostgresBackend:
         """Drop every entry of a case and add ``entries`` instead, in one transaction."""
 
         def work(connection) -> None:
-            connection.execute(
-                text("DELETE FROM portal_search.entries WHERE case_id = :c"), {"c": case_id}
-            )
+            for sql in _DELETE_CASE:
+                connection.execute(text(sql), {"c": case_id})
             _upsert(connection, entries)
 
         self._write({case_id, *(e.case_id for e in entries)}, work)
@@ -224,7 +246,7 @@ class PostgresBackend:
     def clear(self) -> None:
         """Drop everything (before a full reindex)."""
         with self.engine.begin() as connection:
-            connection.exec_driver_sql("TRUNCATE portal_search.entries")
+            connection.exec_driver_sql("TRUNCATE portal_search.entries, portal_search.case_names")
 
     def version_ids(self) -> set[int]:
         """Ids of every indexed version (for consistency checks)."""
@@ -257,45 +279,70 @@ class PostgresBackend:
         if not acl:
             return SearchResult([], 0, _facets([]))
         parsed = pg_query.parse(query.text)
-        where, params = self._where(query, acl, parsed)
         deadline = time.monotonic() + self.time_limit
         try:
-            return self._ranked(query, parsed, where, params, deadline)
+            with self.engine.begin() as connection:
+                self._limit_time(connection, deadline)
+                tsquery, params = self._with_names(connection, parsed)
+                where, params = _where(query, acl, params)
+                return self._ranked(connection, query, tsquery, where, params, deadline)
         except DBAPIError as exc:
             if _sqlstate(exc) != QUERY_CANCELED:
                 raise
-        return self._first_found(query, parsed, where, params)
+        where, params = _where(query, acl, dict(parsed.params))
+        return self._first_found(query, parsed.sql, where, params)
 
-    def _ranked(self, query, parsed, where, params, deadline) -> SearchResult:
+    def _ranked(self, connection, query, tsquery, where, params, deadline) -> SearchResult:
         start = (query.page - 1) * query.per_page
-        with self.engine.begin() as connection:
-            self._limit_time(connection, deadline)
-            counts = connection.execute(
-                text(_FACETS.format(tsquery=parsed.sql, where=where)), params
-            ).all()
-            total = next(n for facet, _key, n in counts if facet == "total")
-            if start >= total:
-                return SearchResult([], total, _facets(counts))
-            self._limit_time(connection, deadline)
-            order = "{0}date DESC, {0}version_id DESC"
-            if query.sort != "date":
-                order = "{0}score DESC, " + order
-            sql = _PAGE.format(
-                tsquery=parsed.sql, where=where, name_score=self._name_score(parsed),
-                order=order.format(""), outer_order=order.format("page."),
-            )  # fmt: skip
-            page = {**params, "limit": query.per_page, "offset": start, "headline": HEADLINE}
-            rows = connection.execute(text(sql), page).all()
+        counts = connection.execute(
+            text(_FACETS.format(tsquery=tsquery, where=where)), params
+        ).all()
+        total = next(n for facet, _key, n in counts if facet == "total")
+        if start >= total:
+            return SearchResult([], total, _facets(counts))
+        self._limit_time(connection, deadline)
+        order = "{0}date DESC, {0}version_id DESC"
+        if query.sort != "date":
+            order = "{0}score DESC, " + order
+        sql = _PAGE.format(
+            tsquery=tsquery, where=where, order=order.format(""),
+            outer_order=order.format("page."),
+        )  # fmt: skip
+        page = {**params, "limit": query.per_page, "offset": start, "headline": HEADLINE}
         hits = [
             Hit(r.version_id, r.document_id, r.case_id, round(float(r.score), 4), _passages(r))
-            for r in rows
+            for r in connection.execute(text(sql), page)
         ]
         return SearchResult(hits, total, _facets(counts))
 
-    def _first_found(self, query, parsed, where, params) -> SearchResult:
-        """After a timeout: the first matches found within a quarter of the time limit,
-        unranked, counted and faceted among themselves, marked incomplete."""
-        sql = _FIRST_FOUND.format(tsquery=parsed.sql, where=where)
+    def _with_names(self, connection, parsed) -> tuple[str, dict]:
+        """The tsquery, ORed (for plain words) with person names one typo away from every
+        word, like Whoosh's FuzzyTerm(maxdist=1, prefixlength=1): candidates come from the
+        trigram index on the names, the distance is checked here."""
+        params = dict(parsed.params)
+        if not (self.trigram and parsed.name_words):
+            return parsed.sql, params
+        rows = connection.execute(
+            text(_NAME_CANDIDATES.format(trigram=self.trigram)), {"words": parsed.name_words}
+        ).all()
+        groups = []
+        for i, word in enumerate(parsed.name_words):
+            names = [n for w, n in rows if w == word]
+            close = sorted({c for n in names for c in _NAME_WORD.findall(n) if _one_typo(c, word)})
+            if not close:
+                return parsed.sql, params
+            alternatives = []
+            for j, candidate in enumerate(close[:MAX_NAME_EXPANSIONS]):
+                params[f"n{i}_{j}"] = candidate
+                alternatives.append(f"plainto_tsquery('german', :n{i}_{j})")
+            groups.append("(" + " || ".join(alternatives) + ")")
+        return f"({parsed.sql} || ({' && '.join(groups)}))", params
+
+    def _first_found(self, query, tsquery, where, params) -> SearchResult:
+        """After a timeout: the first matches found within a quarter of the time limit
+        (without typo-tolerant names), unranked, counted and faceted among themselves,
+        marked incomplete."""
+        sql = _FIRST_FOUND.format(tsquery=tsquery, where=where)
         try:
             with self.engine.begin() as connection:
                 self._limit_time(connection, time.monotonic() + self.time_limit / 4)
@@ -312,55 +359,20 @@ class PostgresBackend:
             hits[start : start + query.per_page], len(rows), _facets(_count(rows)), True
         )
 
-    def _limit_time(self, connection, deadline: float) -> None:
+    @staticmethod
+    def _limit_time(connection, deadline: float) -> None:
+        """Settings of the search transaction: the time left until ``deadline``; plans made
+        for the actual words and acl (a generic plan of a prepared statement scans by acl,
+        rechecking every visible entry's text); the names' similarity threshold."""
         remaining_ms = max(1, int((deadline - time.monotonic()) * 1000))
         connection.execute(
-            text("SELECT set_config('statement_timeout', :ms, true)"), {"ms": str(remaining_ms)}
+            text(
+                "SELECT set_config('statement_timeout', :ms, true),"
+                " set_config('plan_cache_mode', 'force_custom_plan', true),"
+                " set_config('pg_trgm.strict_word_similarity_threshold', :names, true)"
+            ),
+            {"ms": str(remaining_ms), "names": str(NAME_CANDIDATE_SIMILARITY)},
         )
-        if self.trigram:
-            connection.execute(
-                text("SELECT set_config('pg_trgm.strict_word_similarity_threshold', :t, true)"),
-                {"t": str(NAME_SIMILARITY)},
-            )
-
-    def _where(self, query: SearchQuery, acl: list[str], parsed) -> tuple[str, dict]:
-        conditions = ["e.acl && CAST(:acl AS text[])"]
-        params: dict = {**parsed.params, "acl": list(acl)}
-        if not query.all_versions:
-            conditions.append("e.current")
-        optional = [
-            (query.types, "e.type = ANY(:types)", "types"),
-            (query.phase, "e.phase = :phase", "phase"),
-            (query.focus, ":focus = ANY(e.focus)", "focus"),
-            (query.organisation_id, "e.organisation_id = :organisation", "organisation"),
-            (query.case_id, "e.case_id = :case", "case"),
-            (query.exclude_case_ids, "e.case_id <> ALL(:exclude)", "exclude"),
-            (query.date_from, "e.date >= :date_from", "date_from"),
-            (query.date_to, "e.date <= :date_to", "date_to"),
-        ]
-        for value, condition, name in optional:
-            if value:
-                conditions.append(condition)
-                params[name] = _naive(value) if name.startswith("date") else value
-        match = "e.tsv @@ q.tsq"
-        names = self._name_match(parsed, params)
-        conditions.append(f"({match} OR {names})" if names else match)
-        return " AND ".join(conditions), params
-
-    def _name_match(self, parsed, params: dict) -> str:
-        """Typo-tolerant person names: every word close to a word of the names."""
-        if not (self.trigram and parsed.name_words):
-            return ""
-        checks = []
-        for n, word in enumerate(parsed.name_words):
-            params[f"name{n}"] = word
-            checks.append(f"CAST(:name{n} AS text) OPERATOR({self.trigram}.<<%) e.names_folded")
-        return "(" + " AND ".join(checks) + ")"
-
-    def _name_score(self, parsed) -> str:
-        """A small score for hits found only by their names (ts_rank is 0 for them)."""
-        names = self._name_match(parsed, {})
-        return f"CASE WHEN {names} THEN 0.01 ELSE 0 END" if names else "0"
 
     # ------------------------------------------------------------ similar documents
 
@@ -395,10 +407,49 @@ def _trigram_schema(connection) -> str | None:
     return connection.scalar(find)
 
 
+def _where(query: SearchQuery, acl: list[str], params: dict) -> tuple[str, dict]:
+    """The conditions on index entries (the match against ``q.tsq`` included)."""
+    conditions = ["e.acl && CAST(:acl AS text[])", "e.tsv @@ q.tsq"]
+    params = {**params, "acl": list(acl)}
+    if not query.all_versions:
+        conditions.append("e.current")
+    optional = [
+        (query.types, "e.type = ANY(:types)", "types"),
+        (query.phase, "e.phase = :phase", "phase"),
+        (query.focus, ":focus = ANY(e.focus)", "focus"),
+        (query.organisation_id, "e.organisation_id = :organisation", "organisation"),
+        (query.case_id, "e.case_id = :case", "case"),
+        (query.exclude_case_ids, "e.case_id <> ALL(:exclude)", "exclude"),
+        (query.date_from, "e.date >= :date_from", "date_from"),
+        (query.date_to, "e.date <= :date_to", "date_to"),
+    ]
+    for value, condition, name in optional:
+        if value:
+            conditions.append(condition)
+            params[name] = _naive(value) if name.startswith("date") else value
+    return " AND ".join(conditions), params
+
+
+def _one_typo(candidate: str, word: str) -> bool:
+    """Same first letter and at most one edit apart."""
+    return candidate[:1] == word[:1] and Levenshtein.distance(candidate, word, score_cutoff=1) <= 1
+
+
 def _upsert(connection, entries: list[IndexEntry]) -> None:
-    if entries:
-        rows = [_row(e) for e in sorted(entries, key=lambda e: e.version_id)]
-        connection.execute(text(_UPSERT), rows)
+    """Write ``entries``, and their cases' person names (one row per case, the candidates
+    for typo-tolerant names, gone with the case's last ``replace_case``)."""
+    if not entries:
+        return
+    rows = [_row(e) for e in sorted(entries, key=lambda e: e.version_id)]
+    connection.execute(text(_UPSERT), rows)
+    names = {e.case_id: fold(e.names) for e in entries}
+    connection.execute(
+        text(
+            "INSERT INTO portal_search.case_names (case_id, names_folded) VALUES (:c, :n)"
+            " ON CONFLICT (case_id) DO UPDATE SET names_folded = excluded.names_folded"
+        ),
+        [{"c": case_id, "n": names[case_id]} for case_id in sorted(names)],
+    )
 
 
 def _row(entry: IndexEntry) -> dict:
@@ -412,7 +463,6 @@ def _row(entry: IndexEntry) -> dict:
         "title": entry.title,
         "body": entry.body,
         "names": entry.names,
-        "names_folded": fold(entry.names),
         "type": entry.type,
         "phase": entry.phase,
         "focus": list(entry.focus),
@@ -420,6 +470,7 @@ def _row(entry: IndexEntry) -> dict:
         "date": _naive(entry.date),
         "year": entry.date.year,
         "acl": list(entry.acl),
+        "names_folded": fold(entry.names),
         "title_folded": fold(entry.title),
         "reference_folded": fold(entry.case_reference),
         "body_folded": fold(entry.body[:MAX_INDEXED_CHARS]),
