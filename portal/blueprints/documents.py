@@ -31,7 +31,7 @@ from portal.forms import documents as forms
 from portal.forms.documents import RestoreForm, editor_form
 from portal.labels import DOCUMENT_TYPE_LABELS
 from portal.models import Document, DocumentVersion
-from portal.services import access, accounts, audit, cases, diff, documents, related, search
+from portal.services import access, accounts, audit, cases, diff, documents, goals, related, search
 from portal.services.documents import VersionConflict
 from portal.services.errors import InvalidInput, NotFound, PortalError, ValidationFailed
 from portal.services.filetypes import HostileFile, UnsupportedFile
@@ -377,7 +377,7 @@ def _helpers() -> dict:
         "paragraphs": paragraphs,
         "human_size": human_size,
         "iso_date": iso_date,
-        "is_overdue": is_overdue,
+        "is_overdue": lambda goal: goals.is_overdue(goal, today()),
         "inline_diff": inline_diff,
         "format_value": lambda key, value, org_names: forms.format_value(
             key, value, org_names, iso_date
@@ -386,7 +386,7 @@ def _helpers() -> dict:
         "max_upload_mb": _max_upload_mb,
         "fold": fold,
         "row_counts": row_counts,
-        "count_overdue": lambda goals: sum(1 for goal in goals if is_overdue(goal)),
+        "count_overdue": lambda items: sum(1 for goal in items if goals.is_overdue(goal, today())),
     }
 
 
@@ -464,17 +464,6 @@ def iso_date(value: str | None) -> str:
 def today() -> date:
     """Today in the portal's time zone."""
     return to_user_timezone(datetime.now(UTC)).date()
-
-
-def is_overdue(goal: dict) -> bool:
-    """An open goal whose due date has passed."""
-    due = goal.get("due_date")
-    if not due or goal.get("status") not in ("open", "in_progress"):
-        return False
-    try:
-        return date.fromisoformat(due) < today()
-    except ValueError:
-        return False
 
 
 def inline_diff(old: str, new: str) -> tuple[list, list]:

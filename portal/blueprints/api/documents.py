@@ -266,6 +266,7 @@ def version_summary_json(version: DocumentVersion) -> dict:
         "organisation": org_ref(version.organisation),
         "comment": version.comment,
         "restored_from": version.restored_from,
+        "signed_from": version.signed_from,
     }
 
 

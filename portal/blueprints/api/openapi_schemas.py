@@ -93,6 +93,8 @@ VERSION_SUMMARY = {
     "organisation": ref("OrganisationRef"),
     "comment": {"type": "string"},
     "restored_from": nullable({"type": "integer"}),
+    # set on an agreement version carrying the signed scan of the printed version
+    "signed_from": nullable({"type": "integer"}),
 }
 ERROR_OBJECT = {
     "type": "object",
