@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from werkzeug.datastructures import FileStorage
 
 from portal.db import db_session
 from portal.forms import choices
 from portal.forms.account import ConfirmForm
 from portal.forms.admin import OrganisationForm, PasswordResetForm, UserForm
+from portal.models import Blob
 from portal.services import access, accounts, tokens
-from portal.services.errors import ValidationFailed
-from portal.web import client_ip
+from portal.services.documents import Upload
+from portal.services.errors import NotFound, ValidationFailed
+from portal.services.storage import UploadTooLarge
+from portal.web import client_ip, save_context
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -49,13 +53,42 @@ def organisation(org_id: int | None = None):
                 address=form.address.data or "",
                 active=form.active.data,
                 ip=client_ip(),
+                letterhead=_letterhead(form),
             )
         except ValidationFailed as exc:
             _attach_errors(form, exc)
+        except UploadTooLarge:
+            db_session().rollback()
+            form.logo.errors = [*form.logo.errors, _("The logo may be at most 1 MB.")]
         else:
             flash(_("The organisation was saved."), "success")
             return redirect(url_for("admin.organisations"))
     return render_template("admin/organisation_form.html", form=form, org=org), _status(form)
+
+
+@bp.get("/organisations/<int:org_id>/logo")
+def organisation_logo(org_id: int):
+    """The organisation's letterhead logo, for the preview on its form."""
+    org = accounts.get_organisation(db_session(), org_id)
+    if not org.logo_sha256:
+        raise NotFound()
+    blob = db_session().get(Blob, org.logo_sha256)
+    store = current_app.extensions["portal.blobs"]
+    response = send_file(store.path(blob.sha256), mimetype=blob.media_type, max_age=0)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+def _letterhead(form: OrganisationForm) -> accounts.Letterhead:
+    """The letterhead fields of the form; a chosen file replaces the logo."""
+    upload = form.logo.data
+    chosen = isinstance(upload, FileStorage) and bool(upload.filename)
+    return accounts.Letterhead(
+        contact=form.contact.data or "",
+        logo=Upload(upload.stream, upload.filename) if chosen else None,
+        remove_logo=bool(form.remove_logo.data),
+        ctx=save_context(),
+    )
 
 
 @bp.get("/users")

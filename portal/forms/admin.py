@@ -2,6 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
@@ -10,11 +11,14 @@ from portal.labels import ORGANISATION_KIND_LABELS, ROLE_LABELS
 
 
 class OrganisationForm(FlaskForm):
-    """Name, kind, address and whether the organisation takes part."""
+    """Name, kind, address, the letterhead of printouts, and whether the organisation takes part."""
 
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     kind = SelectField(_l("Kind"), choices=choices(ORGANISATION_KIND_LABELS.items()))
     address = TextAreaField(_l("Address"), validators=[Length(max=1000)], render_kw={"rows": 3})
+    contact = StringField(_l("Contact line"), validators=[Length(max=300)])
+    logo = FileField(_l("Logo"), render_kw={"accept": "image/png,image/jpeg"})
+    remove_logo = BooleanField(_l("Remove the logo"))
     active = BooleanField(_l("Active"), default=True)
 
 

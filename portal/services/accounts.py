@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from portal.models import ORGANISATION_KINDS, ROLES, Organisation, User, utcnow
-from portal.services import audit, sessions, tokens
+from portal.db import insert_or_ignore
+from portal.models import ORGANISATION_KINDS, ROLES, Blob, Organisation, User, utcnow
+from portal.services import audit, filetypes, sessions, tokens
+from portal.services.documents import SaveContext, Upload
 from portal.services.errors import NotFound, ValidationFailed
 from portal.services.passwords import check_password_rule, hash_password, verify_password
+
+MAX_CONTACT = 300
+MAX_LOGO_BYTES = 1024 * 1024
+LOGO_TYPES = (filetypes.PNG, filetypes.JPEG)
 
 
 def normalise_email(email: str) -> str:
@@ -51,8 +59,12 @@ def save_organisation(
     active: bool = True,
     org: Organisation | None = None,
     ip: str = "",
+    letterhead: Letterhead | None = None,
 ) -> Organisation:
-    """Create (``org`` is None) or update an organisation, checking name and kind."""
+    """Create (``org`` is None) or update an organisation, checking name and kind.
+
+    ``letterhead`` (None: unchanged) sets the contact line and the logo of printouts.
+    """
     name = " ".join(name.split())
     errors = {}
     if not name:
@@ -71,6 +83,8 @@ def save_organisation(
         org = Organisation(name=name, kind=kind)
         session.add(org)
     changed = _assign(org, name=name, kind=kind, address=address.strip(), active=active)
+    if letterhead is not None:
+        changed |= _set_letterhead(session, org, letterhead)
     session.flush()
     audit.record(
         session,
@@ -82,6 +96,53 @@ def save_organisation(
         detail={"fields": sorted(changed)},
     )
     return org
+
+
+@dataclass
+class Letterhead:
+    """The printouts' letterhead: a contact line, and a new logo or its removal."""
+
+    contact: str = ""
+    logo: Upload | None = None
+    remove_logo: bool = False
+    ctx: SaveContext | None = None
+
+
+def _set_letterhead(session: Session, org: Organisation, letterhead: Letterhead) -> set[str]:
+    """Apply the letterhead; the logo must be a PNG or JPEG of at most 1 MB."""
+    changed = _assign(org, contact=" ".join(letterhead.contact.split())[:MAX_CONTACT])
+    if letterhead.logo is not None and letterhead.ctx is not None:
+        sha256 = _store_logo(session, letterhead.logo, letterhead.ctx)
+        changed |= _assign(org, logo_sha256=sha256)
+    elif letterhead.remove_logo:
+        changed |= _assign(org, logo_sha256=None)
+    return changed
+
+
+def _store_logo(session: Session, upload: Upload, ctx: SaveContext) -> str:
+    """Stream the logo into the blob store (checked by its bytes first); its SHA-256."""
+    staged = ctx.store.stage(upload.stream, min(ctx.max_upload_bytes, MAX_LOGO_BYTES))
+    try:
+        media_type = _image_type(staged.path)
+        if media_type not in LOGO_TYPES:
+            raise ValidationFailed(
+                _l("The logo must be a PNG or JPEG image."), fields={"logo": "must_be_png_or_jpeg"}
+            )
+        ctx.store.commit(staged)
+    finally:
+        staged.discard()
+    blob = {"sha256": staged.sha256, "size": staged.size, "media_type": media_type,
+            "created_at": utcnow()}  # fmt: skip
+    insert_or_ignore(session, Blob, blob, ["sha256"])
+    return staged.sha256
+
+
+def _image_type(path) -> str | None:
+    """The detected media type, or None for content that is no accepted file at all."""
+    try:
+        return filetypes.detect(path)
+    except (filetypes.UnsupportedFile, filetypes.HostileFile):
+        return None
 
 
 def list_users(session: Session) -> list[User]:

@@ -13,7 +13,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select, union
 from sqlalchemy.orm import Session
 
-from portal.models import Blob, Consent, DocumentVersion, OutboxJob, utcnow
+from portal.models import Blob, Consent, DocumentVersion, Organisation, OutboxJob, utcnow
 from portal.services import outbox, search
 from portal.services.storage import BlobStore
 
@@ -56,6 +56,7 @@ def check(session: Session, store: BlobStore, backend, *, repair: bool = False) 
             union(
                 select(DocumentVersion.blob_sha256).where(DocumentVersion.blob_sha256.is_not(None)),
                 select(Consent.form_blob_sha256).where(Consent.form_blob_sha256.is_not(None)),
+                select(Organisation.logo_sha256).where(Organisation.logo_sha256.is_not(None)),
             )
         )
     )

@@ -23,6 +23,7 @@ from portal.models import (
     Document,
     DocumentVersion,
     FollowUp,
+    Organisation,
     OutboxJob,
     PhaseChange,
     User,
@@ -212,7 +213,11 @@ def _referenced(session: Session, sha256: str) -> bool:
     in_consents = session.scalar(
         select(Consent.id).where(Consent.form_blob_sha256 == sha256).limit(1)
     )
-    return in_versions is not None or in_consents is not None
+    # An organisation's letterhead logo may be the same bytes as an upload in a purged case.
+    in_logos = session.scalar(
+        select(Organisation.id).where(Organisation.logo_sha256 == sha256).limit(1)
+    )
+    return in_versions is not None or in_consents is not None or in_logos is not None
 
 
 def _add_years(day: date, years: int) -> date:
