@@ -36,7 +36,9 @@ def create_app(config: dict | None = None) -> Flask:
         )
     db.init_app(app, db.Database(settings.database_url, audit_key=settings.audit_key))
     app.extensions["portal.blobs"] = BlobStore(settings.data_dir / "blobs")
-    app.extensions["portal.search"] = make_backend(settings.search_backend, settings.search_index)
+    app.extensions["portal.search"] = make_backend(
+        settings.search_backend, settings.search_index, engine=app.extensions["portal.db"].engine
+    )
     app.extensions["portal.drainer"] = Drainer(app)
     web.init_app(app)
     return app

@@ -142,9 +142,6 @@ def test_postgres_backend_on_sqlite_is_a_clear_error_at_start(tmp_path):
         create_app(config)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="create_app does not pass the database engine to make_backend yet"
-)
 def test_create_app_builds_the_postgres_backend(engine, postgres_url, tmp_path):
     config = {
         "database_url": postgres_url, "data_dir": tmp_path, "secret_key": "x",
@@ -162,15 +159,12 @@ def postgres_runner(app_config, request):
     return request.getfixturevalue("runner")
 
 
-def test_reindex_and_check_with_the_postgres_backend(postgres_runner, app_config, request):
+def test_reindex_and_check_with_the_postgres_backend(postgres_runner, app_config):
     if app_config["database_url"].startswith("sqlite"):
         result = postgres_runner("reindex")
         assert result.exit_code == 1
         assert "PORTAL_SEARCH_BACKEND=postgres needs" in result.output
         return
-    request.applymarker(
-        pytest.mark.xfail(strict=True, reason="create_app does not pass the engine yet")
-    )
     result = postgres_runner("reindex")
     assert result.exit_code == 0 and "0 Einträge" in result.output, result.output
     assert postgres_runner("check").exit_code == 0
