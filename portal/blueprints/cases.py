@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
@@ -32,14 +32,6 @@ RECENT_CASES = 5
 
 for _name, _helper in LABEL_HELPERS.items():
     bp.add_app_template_global(_helper, _name)
-
-
-@bp.app_template_global()
-def url_for_optional(endpoint: str, **values) -> str | None:
-    """``url_for`` for pages that may not exist yet in this build (None then)."""
-    if endpoint not in current_app.view_functions:
-        return None
-    return url_for(endpoint, **values)
 
 
 @bp.app_template_global()

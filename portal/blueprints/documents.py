@@ -373,7 +373,6 @@ def _action_url() -> str:
 def _helpers() -> dict:
     return {
         "forms": forms,
-        "folder_url": folder_url,
         "paragraphs": paragraphs,
         "human_size": human_size,
         "iso_date": iso_date,
@@ -382,24 +381,11 @@ def _helpers() -> dict:
         "format_value": lambda key, value, org_names: forms.format_value(
             key, value, org_names, iso_date
         ),
-        "optional_url": optional_url,
         "max_upload_mb": _max_upload_mb,
         "fold": fold,
         "row_counts": row_counts,
         "count_overdue": lambda items: sum(1 for goal in items if goals.is_overdue(goal, today())),
     }
-
-
-def optional_url(endpoint: str, **values) -> str | None:
-    """``url_for`` for pages that may not exist yet in this build (None then)."""
-    if endpoint not in current_app.view_functions:
-        return None
-    return url_for(endpoint, **values)
-
-
-def folder_url(case) -> str | None:
-    """The case folder page, once the case pages provide it."""
-    return optional_url("cases.folder", case_id=case.id)
 
 
 @dataclass
