@@ -66,4 +66,4 @@ system-deps:
 	@test -f $(AXE) || npm install --prefix $(E2E_DIR) --no-audit --no-fund --no-package-lock --silent
 
 bench: install translations
-	cd bench && ../$(BIN)/python dedup.py && for b in case_folder.py upload.py; do for db in sqlite postgresql; do ../$(BIN)/python $$b $$db; done; done && ../$(BIN)/python pdf.py
+	cd bench && ../$(BIN)/python dedup.py && for b in case_folder.py upload.py dashboard.py; do for db in sqlite postgresql; do ../$(BIN)/python $$b $$db; done; done && ../$(BIN)/python pdf.py

@@ -286,6 +286,10 @@ def serve(host: str, port: int, threads: int) -> None:
                 search.reindex_all(session, app.extensions["portal.search"])
         # Work left by a process that died after committing (e.g. text extraction).
         app.extensions["portal.drainer"].wake()
+    # The PDF workers take seconds to start: not on the first caseworker's print.
+    from portal.services import pdf
+
+    pdf.warm_up()
     try:
         server = create_server(app, host=host, port=port, threads=threads, ident="kim-portal")
     except OSError as exc:  # port taken, no permission, unknown host name
