@@ -15,8 +15,9 @@ run: install translations
 	@$(BIN)/portal seed-demo
 	$(BIN)/portal serve --host 127.0.0.1 --port 5000
 
+# Two workers (pytest-xdist): each has its own SQLite template, PostgreSQL database and server.
 test: install translations system-deps
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 lint: install
 	$(BIN)/ruff check .
