@@ -47,6 +47,7 @@ from portal.services.search.backend import (
 
 MAX_EXPANSIONS = 200
 TIME_LIMIT_SECONDS = 2.0
+HIGHLIGHT_CHARS = 20_000
 WRITE_LOCK_TIMEOUT = 30.0
 FACETS = ("type", "phase", "focus", "organisation", "year")
 log = logging.getLogger(__name__)
@@ -192,7 +193,9 @@ class WhooshBackend:
         except TimeLimit:
             incomplete = True
         results = timed.results()
-        results.fragmenter = ContextFragmenter(maxchars=160, surround=40)
+        # Highlighting re-reads a hit's stored text: only its first HIGHLIGHT_CHARS (a
+        # 100-page PDF would otherwise cost more than the search itself).
+        results.fragmenter = ContextFragmenter(maxchars=160, surround=40, charlimit=HIGHLIGHT_CHARS)
         results.formatter = _Marks()
         start = (query.page - 1) * query.per_page
         hits = [
