@@ -15,9 +15,10 @@ run: install translations
 	@$(BIN)/portal seed-demo
 	$(BIN)/portal serve --host 127.0.0.1 --port 5000
 
-# Two workers (pytest-xdist): each has its own SQLite template, PostgreSQL database and server.
+# One worker per core (pytest-xdist; idle workers take over queued tests): each has its own
+# SQLite template, PostgreSQL database and live server.
 test: install translations system-deps
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest -n auto --dist worksteal
 
 lint: install
 	$(BIN)/ruff check .
