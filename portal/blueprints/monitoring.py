@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, flash, redirect, render_template, url_for
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from portal.blueprints.documents import iso_date
 from portal.db import db_session
 from portal.forms.documents import parse_date
 from portal.forms.monitoring import GoalStatusForm, SignedScanForm
@@ -25,6 +23,7 @@ from portal.web import client_ip, save_context
 bp = Blueprint("monitoring", __name__)
 SCAN_ERRORS = (Conflict, ValidationFailed, UploadTooLarge, UnsupportedFile, HostileFile)
 bp.add_app_template_global(goal_status_label)
+bp.add_app_template_global(iso_date, "format_iso_date")  # the document pages' date format
 
 
 @bp.before_request
@@ -50,15 +49,6 @@ def agreement_signature(
     session = db_session()
     version = version or documents.get_version(session, document, document.current_version)
     return agreements.signature(session, document, version)
-
-
-@bp.app_template_global()
-def format_iso_date(value: str | None) -> str:
-    """An ISO date (``2027-03-31``) in the current language's medium format."""
-    try:
-        return format_date(date.fromisoformat(value)) if value else ""
-    except ValueError:
-        return value
 
 
 @bp.app_template_global()
