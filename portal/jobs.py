@@ -35,9 +35,24 @@ def handlers(app: Flask) -> dict[str, outbox.Handler]:
     }
 
 
+def batch_handlers(app: Flask) -> dict[str, outbox.BatchHandler]:
+    """The handlers of ``app`` that do many jobs of a kind at once (one index commit)."""
+    backend = app.extensions["portal.search"]
+    return {
+        search.INDEX_DOCUMENT_JOB: lambda session, object_ids: search.index_documents(
+            session, backend, object_ids
+        ),
+    }
+
+
 def drain(app: Flask, limit: int = 1000) -> int:
     """Run due outbox jobs now, in this thread; return how many ran."""
-    return outbox.drain(app.extensions["portal.db"].sessionmaker, handlers(app), limit=limit)
+    return outbox.drain(
+        app.extensions["portal.db"].sessionmaker,
+        handlers(app),
+        limit=limit,
+        batch_handlers=batch_handlers(app),
+    )
 
 
 class Drainer:

@@ -7,19 +7,21 @@ index has caught up.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from portal.models import (
     DOCUMENT_TYPES,
     FOCUS_AREAS,
     PHASES,
     Case,
+    Consent,
     Document,
     DocumentVersion,
     OutboxJob,
@@ -70,15 +72,18 @@ def user_acl(user: User) -> list[str]:
     return [f"o{user.organisation_id}"]
 
 
-def entries_for(session: Session, document: Document) -> list[IndexEntry]:
-    """Index entries for every version of a document."""
+def entries_for(
+    session: Session, document: Document, versions: list[DocumentVersion] | None = None
+) -> list[IndexEntry]:
+    """Index entries for every version of a document (``versions``, when already loaded)."""
     case = document.case
     person = case.person
     names = " ".join([person.given_name, person.family_name, *person.aliases])
     acl = acl_tokens(case, document)
-    versions = session.scalars(
-        select(DocumentVersion).where(DocumentVersion.document_id == document.id)
-    )
+    if versions is None:
+        versions = session.scalars(
+            select(DocumentVersion).where(DocumentVersion.document_id == document.id)
+        )
     return [
         IndexEntry(
             version_id=v.id,
@@ -108,6 +113,14 @@ def index_document(session: Session, backend: SearchBackend, document_id: int) -
         backend.update(entries_for(session, document), [])
 
 
+def index_documents(session: Session, backend: SearchBackend, document_ids: list[int]) -> None:
+    """Outbox batch: (re)index every version of these documents, in one index commit."""
+    documents = session.scalars(select(Document).where(Document.id.in_(document_ids)))
+    entries = [entry for document in documents for entry in entries_for(session, document)]
+    if entries:
+        backend.update(entries, [])
+
+
 def index_case(session: Session, backend: SearchBackend, case_id: int) -> None:
     """Outbox job: reindex a case's documents (after consent, phase or lead changes, or
     deletions); a case that no longer exists leaves the index."""
@@ -118,23 +131,39 @@ def index_case(session: Session, backend: SearchBackend, case_id: int) -> None:
 
 def reindex_all(session: Session, backend: SearchBackend) -> int:
     """Rebuild the index from the database; return the number of entries."""
-    backend.clear()
-    count = 0
+    return backend.rebuild(_all_entries(session))
+
+
+def _all_entries(session: Session) -> Iterator[list[IndexEntry]]:
+    """Every document's entries, a batch at a time (documents, cases with their consents,
+    and versions loaded in one query each per batch)."""
     last_id = 0
     while True:
         batch = list(
             session.scalars(
                 select(Document)
                 .where(Document.id > last_id)
+                .options(
+                    selectinload(Document.case)
+                    .selectinload(Case.consents)
+                    .selectinload(Consent.organisations)
+                )
                 .order_by(Document.id)
                 .limit(REINDEX_BATCH)
             )
         )
         if not batch:
-            return count
-        entries = [entry for document in batch for entry in entries_for(session, document)]
-        backend.update(entries, [])
-        count += len(entries)
+            return
+        versions: dict[int, list[DocumentVersion]] = {}
+        for version in session.scalars(
+            select(DocumentVersion).where(DocumentVersion.document_id.in_([d.id for d in batch]))
+        ):
+            versions.setdefault(version.document_id, []).append(version)
+        yield [
+            entry
+            for document in batch
+            for entry in entries_for(session, document, versions.get(document.id, []))
+        ]
         last_id = batch[-1].id
         session.expunge_all()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -94,8 +95,11 @@ class SearchBackend(Protocol):
     def version_ids(self) -> set[int]:
         """Ids of every indexed version (for consistency checks)."""
 
+    def rebuild(self, batches: Iterable[list[IndexEntry]]) -> int:
+        """Replace the whole index by the entries of ``batches``; return how many."""
+
     def clear(self) -> None:
-        """Drop everything (before a full reindex)."""
+        """Drop everything."""
 
 
 def checked_text(text: str | None) -> str:

@@ -33,6 +33,7 @@ import logging
 import re
 import time
 from collections import Counter
+from collections.abc import Iterable
 
 from rapidfuzz.distance import Levenshtein
 from sqlalchemy import Engine, text
@@ -243,8 +244,17 @@ class PostgresBackend:
 
         self._write({case_id, *(e.case_id for e in entries)}, work)
 
+    def rebuild(self, batches: Iterable[list[IndexEntry]]) -> int:
+        """Drop everything, then add the entries of ``batches``, one transaction each."""
+        self.clear()
+        count = 0
+        for entries in batches:
+            self.update(entries, [])
+            count += len(entries)
+        return count
+
     def clear(self) -> None:
-        """Drop everything (before a full reindex)."""
+        """Drop everything."""
         with self.engine.begin() as connection:
             connection.exec_driver_sql("TRUNCATE portal_search.entries, portal_search.case_names")
 

@@ -1,9 +1,11 @@
 """The default search backend: a Whoosh index in a directory, German-aware.
 
-Engineered around Whoosh's slow paths: one searcher kept open and refreshed
-after commits; batched updates in one commit; prefix queries need three letters
-and expand to at most ``MAX_EXPANSIONS`` words, unscored; every query runs under
-a time limit and returns what it found so far, marked incomplete.
+Engineered around Whoosh's slow paths: one searcher kept open and replaced after
+commits; batched updates in one commit, merging only small segments; queries run
+as set algebra over posting lists with facets from columns (``whoosh_run``);
+prefix queries need three letters and expand to at most ``MAX_EXPANSIONS`` words,
+unscored; every query runs under a time limit and returns what it found so far,
+marked incomplete.
 """
 
 from __future__ import annotations
@@ -12,17 +14,17 @@ import fnmatch
 import logging
 import shutil
 import threading
+from collections.abc import Iterable
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
-from whoosh import fields, index, sorting
-from whoosh.collectors import FilterCollector, TimeLimit, TimeLimitCollector
-from whoosh.highlight import ContextFragmenter, Formatter, get_text
+from whoosh import fields, index
 from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, PlusMinusPlugin
 from whoosh.qparser.plugins import FieldsPlugin
 from whoosh.query import (
     And,
     ConstantScoreQuery,
-    DateRange,
     FuzzyTerm,
     Not,
     NullQuery,
@@ -32,6 +34,7 @@ from whoosh.query import (
     Term,
     Wildcard,
 )
+from whoosh.reading import SegmentReader
 
 from portal.services.search.analysis import german_analyzer, name_analyzer
 from portal.services.search.backend import (
@@ -44,12 +47,25 @@ from portal.services.search.backend import (
     invalid_query,
     short_prefix,
 )
+from portal.services.search.highlight import PASSAGES, passages
+from portal.services.search.whoosh_run import (
+    Deadline,
+    SearcherView,
+    facet_counts,
+    highlight_terms,
+    matching,
+    rank,
+)
 
 MAX_EXPANSIONS = 200
 TIME_LIMIT_SECONDS = 2.0
-HIGHLIGHT_CHARS = 20_000
 WRITE_LOCK_TIMEOUT = 30.0
-FACETS = ("type", "phase", "focus", "organisation", "year")
+MERGE_DOCS = 2_000  # everyday commits merge segments up to this size (see merge_small_segments)
+SMALL_SEGMENTS = 8
+REBUILD_MEMORY_MB = 256  # posting buffer of a full rebuild before it spills to disk
+# Written beside the index; an index of another version is rebuilt (``rebuilt``).
+SCHEMA_VERSION = "2"
+VERSION_FILE = "portal-schema-version"
 log = logging.getLogger(__name__)
 
 
@@ -68,21 +84,12 @@ def schema() -> fields.Schema:
         names=fields.TEXT(analyzer=names, stored=True, field_boost=1.5),
         type=fields.ID(stored=True, sortable=True),
         phase=fields.ID(stored=True, sortable=True),
-        focus=fields.KEYWORD(commas=True, stored=True),
+        focus=fields.KEYWORD(commas=True, stored=True, sortable=True),
         organisation=fields.ID(stored=True, sortable=True),
         year=fields.ID(stored=True, sortable=True),
         date=fields.DATETIME(stored=True, sortable=True),
         acl=fields.KEYWORD(commas=True),
     )
-
-
-class _Marks(Formatter):
-    """Highlights as plain text with «…» around matches: escaped later, never trusted HTML."""
-
-    between = " … "
-
-    def format_token(self, text, token, replace=False):
-        return f"«{get_text(text, token, replace)}»"
 
 
 class WhooshBackend:
@@ -91,25 +98,34 @@ class WhooshBackend:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        self._searcher = None
+        self._current: SearcherView | None = None
+        self._users: dict[int, int] = {}  # id(view) -> queries running on it
         self.rebuilt = False
         self.ix = self._open()
 
     def _open(self):
         self.path.mkdir(parents=True, exist_ok=True)
+        version = self.path / VERSION_FILE
         try:
             if not index.exists_in(self.path):
-                return index.create_in(self.path, schema())
+                return self._create()
+            if not version.exists() or version.read_text().strip() != SCHEMA_VERSION:
+                raise ValueError(f"index schema is not version {SCHEMA_VERSION}")
             ix = index.open_dir(self.path)
             with ix.searcher() as searcher:
                 searcher.doc_count()
             return ix
-        except Exception as exc:  # a corrupt index is rebuilt, not a crash
-            log.error("search index at %s unreadable (%s); recreating it empty", self.path, exc)
+        except Exception as exc:  # a corrupt or outdated index is rebuilt, not a crash
+            log.error("search index at %s unusable (%s); recreating it empty", self.path, exc)
             shutil.rmtree(self.path)
             self.path.mkdir(parents=True)
             self.rebuilt = True
-            return index.create_in(self.path, schema())
+            return self._create()
+
+    def _create(self):
+        ix = index.create_in(self.path, schema())
+        (self.path / VERSION_FILE).write_text(SCHEMA_VERSION)
+        return ix
 
     def update(self, entries: list[IndexEntry], remove_version_ids: list[int]) -> None:
         """Add, replace and remove entries in one commit (waits for another writer's lock)."""
@@ -122,7 +138,7 @@ class WhooshBackend:
         except BaseException:
             writer.cancel()
             raise
-        writer.commit()
+        writer.commit(mergetype=merge_small_segments)
 
     def replace_case(self, case_id: int, entries: list[IndexEntry]) -> None:
         """Drop every entry of a case and add ``entries`` instead, in one commit."""
@@ -134,93 +150,129 @@ class WhooshBackend:
         except BaseException:
             writer.cancel()
             raise
-        writer.commit()
+        writer.commit(mergetype=merge_small_segments)
 
     def similar(self, version_id: int, acl: list[str], limit: int = 5) -> list[Hit]:
         """Current versions of other documents that share key terms with ``version_id``."""
         if not acl:
             return []
-        searcher = self._current_searcher()
-        docnum = searcher.document_number(id=f"v{version_id}")
-        if docnum is None:
-            return []
-        this = searcher.stored_fields(docnum)
-        restriction = And([
-            Or([Term("acl", token) for token in acl]),
-            Term("current", True),
-            Not(Term("document_id", this["document_id"])),
-        ])  # fmt: skip
-        results = searcher.more_like(docnum, "body", top=limit, filter=restriction)
-        return [
-            Hit(hit["version_id"], hit["document_id"], hit["case_id"], round(hit.score, 4), [])
-            for hit in results
-        ]
+        with self._view() as view:
+            searcher = view.searcher
+            docnum = searcher.document_number(id=f"v{version_id}")
+            if docnum is None:
+                return []
+            this = searcher.stored_fields(docnum)
+            allowed = set().union(*(view.filter_docs("acl", token) for token in acl))
+            allowed &= view.filter_docs("current", True)
+            allowed -= view.filter_docs("document_id", this["document_id"])
+            results = searcher.more_like(docnum, "body", top=limit, filter=allowed)
+            return [
+                Hit(hit["version_id"], hit["document_id"], hit["case_id"], round(hit.score, 4), [])
+                for hit in results
+            ]
 
     def version_ids(self) -> set[int]:
         """Ids of every indexed version (for consistency checks)."""
         with self.ix.searcher() as searcher:
             return {fields["version_id"] for fields in searcher.all_stored_fields()}
 
+    def rebuild(self, batches: Iterable[list[IndexEntry]]) -> int:
+        """Start from an empty index and write every entry with one writer, committed once
+        as one segment (no merges on the way; searches see the new index at the end)."""
+        self.clear()
+        writer = self.ix.writer(timeout=WRITE_LOCK_TIMEOUT, limitmb=REBUILD_MEMORY_MB)
+        count = 0
+        try:
+            for entries in batches:
+                for entry in entries:
+                    writer.add_document(**_fields(entry))
+                count += len(entries)
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit()
+        return count
+
     def clear(self) -> None:
         """Start from an empty index."""
         with self._lock:
-            if self._searcher is not None:
-                self._searcher.close()
-                self._searcher = None
-        self.ix = index.create_in(self.path, schema())
+            if self._current is not None:
+                self._retire(self._current)
+                self._current = None
+        self.ix = self._create()
 
     def search(self, query: SearchQuery, acl: list[str]) -> SearchResult:
         """Matches of ``query`` that ``acl`` may see, one page, with facets."""
         if not acl:
             return SearchResult([], 0, {})
-        searcher = self._current_searcher()
-        parsed = self._parse(query.text, searcher)
-        restriction = And([Or([Term("acl", token) for token in acl]), *self._filters(query)])
-        collector = searcher.collector(
-            limit=query.page * query.per_page,
-            groupedby={name: sorting.FieldFacet(name, allow_overlap=name == "focus")
-                       for name in FACETS},
-            sortedby=sorting.FieldFacet("date", reverse=True) if query.sort == "date" else None,
-        )  # fmt: skip
-        # The filter must wrap the time limit: wrapped the other way round, Whoosh drops it.
-        timed = FilterCollector(
-            TimeLimitCollector(collector, timelimit=TIME_LIMIT_SECONDS, use_alarm=False),
-            restriction,
-        )
-        incomplete = False
-        try:
-            searcher.search_with_collector(parsed, timed)
-        except TimeLimit:
-            incomplete = True
-        results = timed.results()
-        # Highlighting re-reads a hit's stored text: only its first HIGHLIGHT_CHARS (a
-        # 100-page PDF would otherwise cost more than the search itself).
-        results.fragmenter = ContextFragmenter(maxchars=160, surround=40, charlimit=HIGHLIGHT_CHARS)
-        results.formatter = _Marks()
-        start = (query.page - 1) * query.per_page
-        hits = [
-            Hit(
-                version_id=hit["version_id"],
-                document_id=hit["document_id"],
-                case_id=hit["case_id"],
-                score=round(hit.score or 0.0, 4),
-                highlights=_highlights(hit),
-            )
-            for hit in list(results)[start : start + query.per_page]
-        ]
-        facets = {name: _counts(results, name) for name in FACETS}
-        return SearchResult(hits, len(results), facets, incomplete)
+        deadline = Deadline(TIME_LIMIT_SECONDS)
+        with self._view() as view:
+            parsed = self._parse(query.text, view.searcher)
+            matched = matching(view, parsed, self._allowed(view, acl, query), deadline)
+            start = (query.page - 1) * query.per_page
+            by_date = query.sort == "date"
+            top = rank(view, parsed, matched, start + query.per_page, by_date, deadline)
+            terms = highlight_terms(parsed, view.searcher.reader())
+            hits = [self._hit(view, doc, score, terms, deadline) for doc, score in top[start:]]
+            return SearchResult(hits, len(matched), facet_counts(view, matched), deadline.expired)
 
-    def _current_searcher(self):
+    def _allowed(self, view: SearcherView, acl: list[str], query: SearchQuery) -> set[int]:
+        """The documents ``acl`` may see that pass the query's filters."""
+        docs = set().union(*(view.filter_docs("acl", token) for token in acl))
+        filters = [("current", True)] if not query.all_versions else []
+        filters += [("phase", query.phase), ("focus", query.focus),
+                    ("organisation", query.organisation_id and str(query.organisation_id)),
+                    ("case_id", query.case_id)]  # fmt: skip
+        for fieldname, value in filters:
+            if value:
+                docs &= view.filter_docs(fieldname, value)
+        if query.types:
+            docs &= set().union(*(view.filter_docs("type", t) for t in query.types))
+        for case_id in query.exclude_case_ids:
+            docs -= view.filter_docs("case_id", case_id)
+        if query.date_from or query.date_to:
+            dates = view.column("date")
+            low, high = query.date_from or datetime.min, query.date_to or datetime.max
+            docs = {d for d in docs if dates[d] and low <= dates[d] <= high}
+        return docs
+
+    def _hit(self, view: SearcherView, docnum: int, score: float, terms, deadline) -> Hit:
+        stored = view.searcher.stored_fields(docnum)
+        highlights = [] if deadline.passed() else _highlights(stored, terms)
+        return Hit(
+            version_id=stored["version_id"],
+            document_id=stored["document_id"],
+            case_id=stored["case_id"],
+            score=round(score, 4),
+            highlights=highlights,
+        )
+
+    @contextmanager
+    def _view(self):
+        """The view of the current searcher, held open while in use (a newer commit retires
+        it; it is closed when its last query is done)."""
         with self._lock:
-            if self._searcher is None:
-                self._searcher = self.ix.searcher()
-            elif not self._searcher.up_to_date():
+            view = self._current
+            if view is None or not view.searcher.up_to_date():
                 # A new searcher, not Searcher.refresh(): refreshing reuses segment readers
                 # that miss deletions, so replaced or revoked entries would stay findable.
-                self._searcher.close()
-                self._searcher = self.ix.searcher()
-            return self._searcher
+                if view is not None:
+                    self._retire(view)
+                view = self._current = SearcherView(self.ix.searcher())
+            self._users[id(view)] = self._users.get(id(view), 0) + 1
+        try:
+            yield view
+        finally:
+            with self._lock:
+                self._users[id(view)] -= 1
+                if view is not self._current and not self._users[id(view)]:
+                    del self._users[id(view)]
+                    view.searcher.close()
+
+    def _retire(self, view: SearcherView) -> None:
+        if not self._users.get(id(view)):
+            self._users.pop(id(view), None)
+            view.searcher.close()
 
     def _parse(self, text: str, searcher) -> Query:
         text = checked_text(text)
@@ -264,25 +316,32 @@ class WhooshBackend:
             return NullQuery
         return And([FuzzyTerm("names", word, maxdist=1, prefixlength=1) for word in words])
 
-    def _filters(self, query: SearchQuery) -> list[Query]:
-        filters: list[Query] = []
-        if not query.all_versions:
-            filters.append(Term("current", True))
-        if query.types:
-            filters.append(Or([Term("type", t) for t in query.types]))
-        if query.phase:
-            filters.append(Term("phase", query.phase))
-        if query.focus:
-            filters.append(Term("focus", query.focus))
-        if query.organisation_id:
-            filters.append(Term("organisation", str(query.organisation_id)))
-        if query.case_id:
-            filters.append(Term("case_id", query.case_id))
-        if query.exclude_case_ids:
-            filters.append(Not(Or([Term("case_id", i) for i in query.exclude_case_ids])))
-        if query.date_from or query.date_to:
-            filters.append(DateRange("date", query.date_from, query.date_to))
-        return filters
+
+def merge_small_segments(writer, segments):
+    """Whoosh merge policy for everyday commits: once ``SMALL_SEGMENTS`` segments under
+    ``MERGE_DOCS`` documents pile up, merge the smallest of them up to ``MERGE_DOCS``
+    documents together; larger segments are left alone, so that no commit waits for a
+    merge of the whole index (Whoosh's default policy once took 72 s here)."""
+    small = sorted((s for s in segments if s.doc_count_all() < MERGE_DOCS), key=_docs_in)
+    if len(small) < SMALL_SEGMENTS:
+        return segments
+    chosen, total = [], 0
+    for segment in small:
+        if chosen and total + segment.doc_count_all() > MERGE_DOCS:
+            break
+        chosen.append(segment)
+        total += segment.doc_count_all()
+    if len(chosen) < 2:
+        return segments
+    for segment in chosen:
+        reader = SegmentReader(writer.storage, writer.schema, segment)
+        writer.add_reader(reader)
+        reader.close()
+    return [s for s in segments if s not in chosen]
+
+
+def _docs_in(segment) -> int:
+    return segment.doc_count_all()
 
 
 def _fields(entry: IndexEntry) -> dict:
@@ -306,23 +365,14 @@ def _fields(entry: IndexEntry) -> dict:
     }
 
 
-def _highlights(hit) -> list[str]:
-    passages = []
-    for name in ("body", "title", "names"):
-        text = hit.highlights(name, top=3)
-        if text:
-            passages.extend(p.strip() for p in text.split(" … ") if p.strip())
-        if len(passages) >= 3:
+def _highlights(stored: dict, terms: dict[str, set[str]]) -> list[str]:
+    found: list[str] = []
+    for name, stem in (("body", True), ("title", True), ("names", False)):
+        text, wanted = stored.get(name) or "", terms.get(name, set())
+        found += passages(text, wanted, stem, PASSAGES - len(found))
+        if len(found) >= PASSAGES:
             break
-    return passages[:3]
-
-
-def _counts(results, facet: str) -> dict[str, int]:
-    try:
-        groups = results.groups(facet)
-    except KeyError:
-        return {}
-    return {str(key): len(ids) for key, ids in groups.items() if key not in (None, "")}
+    return found
 
 
 def _plain_words(text: str) -> bool:

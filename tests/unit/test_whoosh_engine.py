@@ -1,0 +1,225 @@
+"""The Whoosh backend's own machinery: analyzer, highlighting, set-based matching, ranking,
+facets, the time limit, segment merging and searcher lifetimes (no database needed)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from portal.services.search import highlight, whoosh_backend, whoosh_run
+from portal.services.search.analysis import german_analyzer, index_term, name_analyzer
+from portal.services.search.backend import IndexEntry, SearchQuery
+from portal.services.search.whoosh_backend import WhooshBackend
+
+
+def entry(n: int, body: str = "", **fields) -> IndexEntry:
+    """An index entry for version ``n`` (one version per document, one case per ten)."""
+    values = {
+        "version_id": n, "document_id": n, "number": 1, "current": True, "case_id": n // 10,
+        "case_reference": f"KIM-2026-{n:05d}", "title": f"Notiz {n}", "body": body,
+        "names": "Amina Yusuf", "type": "note", "phase": "erstberatung", "focus": [],
+        "organisation_id": 1, "date": datetime(2026, 1, 1 + n % 28), "acl": ["o1"],
+    }  # fmt: skip
+    values.update(fields)
+    return IndexEntry(**values)
+
+
+@pytest.fixture
+def backend(tmp_path) -> WhooshBackend:
+    return WhooshBackend(tmp_path / "index")
+
+
+def found(backend: WhooshBackend, text: str, acl=("o1",), **kwargs) -> list[int]:
+    result = backend.search(SearchQuery(text=text, per_page=100, **kwargs), list(acl))
+    return [hit.version_id for hit in result.hits]
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+def _tokens(analyzer, text: str, **kwargs) -> list[tuple]:
+    return [(t.text, t.pos) for t in analyzer(text, positions=True, **kwargs)]
+
+
+def test_analyzer_stems_folds_and_closes_positions_over_stop_words():
+    assert _tokens(german_analyzer(), "Die Räume der Straße") == [("raum", 1), ("strass", 2)]
+    assert [t.text for t in german_analyzer()("Raeume Raume RÄUME")] == ["raum"] * 3
+    assert index_term("Mannigfaltigkeiten") == index_term("Mannigfaltigkeit")
+    stopped = [(t.text, t.stopped) for t in german_analyzer()("die Räume", removestops=False)]
+    assert stopped == [("die", True), ("raum", False)]
+
+
+def test_name_analyzer_folds_but_keeps_every_word():
+    assert [t.text for t in name_analyzer()("Al-Hassan Müller Ben")] == [
+        "al", "hassan", "muller", "ben",
+    ]  # fmt: skip
+    assert index_term("Die", stem=False) == "die"
+    assert index_term("die") is None  # a stop word in text fields
+
+
+def test_analyzer_takes_a_whole_value_and_offsets():
+    tokens = list(german_analyzer()("Wohnungen", tokenize=False, chars=True, start_char=4))
+    assert [(t.text, t.startchar, t.endchar) for t in tokens] == [("wohnung", 4, 13)]
+
+
+# --------------------------------------------------------------------------- highlighting
+
+
+def test_passages_mark_every_spelling_and_stop_after_the_limit():
+    text = "Die Räume sind klein. " + "Füllwort " * 40 + "Die Raeume sind feucht. " * 5
+    marked = highlight.passages(text, {"raum"}, limit=2)
+    assert len(marked) == 2
+    assert marked[0].startswith("Die «Räume» sind klein.")
+    assert "«Raeume»" in marked[1]
+    assert all(len(p) <= highlight.WIDTH + 20 for p in marked)
+
+
+def test_passages_join_close_matches_and_cut_at_word_boundaries():
+    text = "Anfangswort " * 10 + "Wohnung und Räume nahe beieinander" + " Schlusswort" * 10
+    (only,) = highlight.passages(text, {"raum", "wohnung"})
+    assert "«Wohnung» und «Räume»" in only
+    assert only.split()[0] == "Anfangswort" and only.split()[-1] == "Schlusswort"
+
+
+def test_passages_of_names_are_not_stemmed():
+    assert highlight.passages("Amina Yusufs Akte", {"yusufs"}, stem=False) == [
+        "Amina «Yusufs» Akte"
+    ]
+    assert highlight.passages("", {"x"}) == [] and highlight.passages("Text", set()) == []
+
+
+# --------------------------------------------------------------------------- matching
+
+
+def test_phrases_need_their_words_in_order_and_adjacent(backend):
+    backend.update(
+        [
+            entry(1, "Termin beim Jobcenter am Montag"),
+            entry(2, "Jobcenter beim Termin"),
+            entry(3, "Termin und später beim Jobcenter"),
+            entry(4, "Teilnahme am Integrationskurs"),  # "am" is a stop word
+        ],
+        [],
+    )
+    assert found(backend, '"Termin beim Jobcenter"') == [1]
+    assert found(backend, '"Teilnahme Integrationskurs"') == [4]
+    assert found(backend, '"Termin beim Jobcenter" -Montag') == []
+
+
+def test_in_a_row_respects_slop():
+    assert whoosh_run._in_a_row([[0, 7], [8], [9]], slop=1)
+    assert not whoosh_run._in_a_row([[0], [2], [3]], slop=1)
+    assert whoosh_run._in_a_row([[0], [2], [3]], slop=2)
+
+
+def test_acl_filters_and_exclusions(backend):
+    backend.update(
+        [
+            entry(1, "Wohnung", acl=["o1"], type="note", phase="monitoring"),
+            entry(2, "Wohnung", acl=["o2"], type="file"),
+            entry(3, "Wohnung", acl=["o1", "o2"], type="file", current=False),
+            entry(14, "Wohnung", acl=["o1"], type="agreement", organisation_id=7),
+        ],
+        [],
+    )
+    assert sorted(found(backend, "Wohnung")) == [1, 14]
+    assert sorted(found(backend, "Wohnung", acl=("o2",))) == [2]
+    assert sorted(found(backend, "Wohnung", all_versions=True)) == [1, 3, 14]
+    assert found(backend, "Wohnung", types=["agreement"]) == [14]
+    assert found(backend, "Wohnung", phase="monitoring") == [1]
+    assert found(backend, "Wohnung", organisation_id=7) == [14]
+    assert found(backend, "Wohnung", case_id=1) == [14]
+    assert found(backend, "Wohnung", exclude_case_ids=[1]) == [1]
+    assert found(backend, "Wohnung", acl=("o9",)) == []
+
+
+def test_dates_sort_and_filter(backend):
+    backend.update([entry(n, "Kaution", date=datetime(2026, n, 1)) for n in range(1, 6)], [])
+    assert found(backend, "Kaution", sort="date") == [5, 4, 3, 2, 1]
+    window = {"date_from": datetime(2026, 2, 1), "date_to": datetime(2026, 3, 31)}
+    assert sorted(found(backend, "Kaution", **window)) == [2, 3]
+
+
+def test_relevance_ranks_by_score_and_pages_do_not_overlap(backend):
+    backend.update(
+        [entry(n, "Wohnung " + "Text " * n) for n in range(1, 30)]
+        + [entry(99, "Wohnung Wohnung Wohnung")],
+        [],
+    )
+    result = backend.search(SearchQuery(text="Wohnung", per_page=10), ["o1"])
+    assert result.total == 30 and result.hits[0].version_id == 99
+    assert [h.score for h in result.hits] == sorted((h.score for h in result.hits), reverse=True)
+    pages = [
+        {
+            h.version_id
+            for h in backend.search(SearchQuery("Wohnung", page=p, per_page=10), ["o1"]).hits
+        }
+        for p in (1, 2, 3)
+    ]
+    assert set.union(*pages) == set(range(1, 30)) | {99} and sum(map(len, pages)) == 30
+
+
+def test_facets_count_every_match_and_split_focus(backend):
+    backend.update(
+        [
+            entry(1, "Sprachkurs", focus=["sprache", "arbeit"]),
+            entry(2, "Sprachkurs", focus=["sprache"], type="file"),
+            entry(3, "Sprachkurs", focus=[], date=datetime(2025, 5, 5)),
+            entry(4, "Sprachkurs", acl=["o2"], focus=["wohnen"]),  # not visible
+        ],
+        [],
+    )
+    result = backend.search(SearchQuery(text="Sprachkurs"), ["o1"])
+    assert result.facets["focus"] == {"sprache": 2, "arbeit": 1}
+    assert result.facets["type"] == {"note": 2, "file": 1}
+    assert result.facets["year"] == {"2026": 2, "2025": 1}
+    assert result.facets["organisation"] == {"1": 3}
+
+
+def test_time_limit_returns_what_was_found_marked_incomplete(backend, monkeypatch):
+    backend.update([entry(n, "Antrag gestellt") for n in range(1, 40)], [])
+    monkeypatch.setattr(whoosh_backend, "TIME_LIMIT_SECONDS", -1.0)
+    monkeypatch.setattr(whoosh_run, "CHECK_EVERY", 1)
+    result = backend.search(SearchQuery(text='"Antrag gestellt"'), ["o1"])
+    assert result.incomplete
+    assert all(hit.highlights == [] for hit in result.hits)
+    monkeypatch.setattr(whoosh_backend, "TIME_LIMIT_SECONDS", 2.0)
+    complete = backend.search(SearchQuery(text='"Antrag gestellt"'), ["o1"])
+    assert not complete.incomplete and complete.total == 39
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _segments(backend: WhooshBackend) -> list:
+    return backend.ix._segments()
+
+
+def test_everyday_commits_merge_only_small_segments(backend, monkeypatch):
+    monkeypatch.setattr(whoosh_backend, "MERGE_DOCS", 50)
+    assert backend.rebuild([[entry(n, "Altbestand") for n in range(1, 121)]]) == 120
+    (big,) = _segments(backend)
+    for n in range(200, 240):
+        backend.update([entry(n, "Neu")], [])
+    segments = _segments(backend)
+    assert big.segment_id() in {s.segment_id() for s in segments}  # never rewritten
+    assert len(segments) <= whoosh_backend.SMALL_SEGMENTS + 2
+    assert len(found(backend, "Neu")) == 40 and len(found(backend, "Altbestand")) == 100
+
+
+def test_a_searcher_in_use_survives_a_commit(backend):
+    backend.update([entry(1, "Wohnung")], [])
+    with backend._view() as old:
+        backend.update([entry(2, "Wohnung")], [])
+        assert sorted(found(backend, "Wohnung")) == [1, 2]  # a new view
+        assert old.searcher.doc_count() == 1  # still open and readable
+    assert old.searcher.is_closed
+
+
+def test_an_index_of_another_schema_version_is_rebuilt(tmp_path):
+    path = tmp_path / "index"
+    WhooshBackend(path).update([entry(1, "Wohnung")], [])
+    (path / whoosh_backend.VERSION_FILE).write_text("1")
+    again = WhooshBackend(path)
+    assert again.rebuilt and again.version_ids() == set()
