@@ -223,3 +223,17 @@ def test_an_index_of_another_schema_version_is_rebuilt(tmp_path):
     (path / whoosh_backend.VERSION_FILE).write_text("1")
     again = WhooshBackend(path)
     assert again.rebuilt and again.version_ids() == set()
+
+
+def test_block_reading_of_postings_matches_whoosh(backend):
+    """``posting_ids`` reads Whoosh's codec blocks directly: it must agree with Whoosh's own
+    id-by-id reading, deletions included (this fails should a Whoosh upgrade change them)."""
+    backend.rebuild([[entry(n, "Wohnung" if n % 3 else "Kaution") for n in range(1, 700)]])
+    backend.update([], remove_version_ids=list(range(1, 700, 7)))
+    with backend._view() as view:
+        for text in ("wohnung", "kaution"):
+            expected = set(view.searcher.docs_for_query(whoosh_run.Term("body", text)))
+            assert view.term_docs("body", text) == expected
+            reader = view.searcher.reader()
+            assert whoosh_run.posting_ids(reader.postings("body", text)) == expected
+        assert len(expected) > 150

@@ -134,6 +134,12 @@ def reindex_all(session: Session, backend: SearchBackend) -> int:
     return backend.rebuild(_all_entries(session))
 
 
+# What the access policy reads of a document's case, loaded with the documents.
+_WITH_CASE_ACCESS = (
+    selectinload(Document.case).selectinload(Case.consents).selectinload(Consent.organisations)
+)
+
+
 def _all_entries(session: Session) -> Iterator[list[IndexEntry]]:
     """Every document's entries, a batch at a time (documents, cases with their consents,
     and versions loaded in one query each per batch)."""
@@ -143,11 +149,7 @@ def _all_entries(session: Session) -> Iterator[list[IndexEntry]]:
             session.scalars(
                 select(Document)
                 .where(Document.id > last_id)
-                .options(
-                    selectinload(Document.case)
-                    .selectinload(Case.consents)
-                    .selectinload(Consent.organisations)
-                )
+                .options(_WITH_CASE_ACCESS)
                 .order_by(Document.id)
                 .limit(REINDEX_BATCH)
             )
@@ -272,7 +274,9 @@ def search(
     documents = {
         d.id: d
         for d in session.scalars(
-            select(Document).where(Document.id.in_({v.document_id for v in versions.values()}))
+            select(Document)
+            .where(Document.id.in_({v.document_id for v in versions.values()}))
+            .options(_WITH_CASE_ACCESS)
         )
     }
     found = []

@@ -21,7 +21,8 @@ from whoosh.lang.snowball.german import GermanStemmer
 
 # Letters with their combining marks (Latin accents, Arabic vowel signs), so that a word
 # like "حَبيبي" stays one token.
-WORD = r"(?:\w|[\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed])+"
+MARKS = r"[\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed]"
+WORD = rf"(?:\w|{MARKS})+"
 WORD_RE = re.compile(WORD)
 
 # "ue" after "q" is no umlaut (Quelle); elsewhere ae/oe/ue are how umlauts are typed.
