@@ -237,3 +237,33 @@ def test_block_reading_of_postings_matches_whoosh(backend):
             reader = view.searcher.reader()
             assert whoosh_run.posting_ids(reader.postings("body", text)) == expected
         assert len(expected) > 150
+
+
+def _leaf_readers(view) -> dict[str, object]:
+    return {sub.reader().segment().segment_id(): sub.reader() for sub, _o, _e in view.leaves}
+
+
+def test_searchers_after_a_commit_reuse_segment_readers_and_see_deletions(backend):
+    backend.rebuild([[entry(n, "Wohnung") for n in range(1, 50)]])
+    with backend._view() as first:
+        before = _leaf_readers(first)
+    backend.update([entry(100, "Wohnung")], [])  # a new small segment, nothing deleted
+    with backend._view() as second:
+        after = _leaf_readers(second)
+    (big,) = before
+    assert after[big] is before[big]  # opened once
+    backend.update([entry(7, "Kaution")], [])  # replaces version 7 of the big segment
+    assert 7 not in found(backend, "Wohnung") and found(backend, "Kaution") == [7]
+    assert len(found(backend, "Wohnung")) == 49
+
+
+def test_readers_of_merged_segments_are_closed_when_unused(backend, monkeypatch):
+    monkeypatch.setattr(whoosh_backend, "SMALL_SEGMENTS", 3)
+    backend.update([entry(1, "Wohnung")], [])
+    with backend._view() as view:
+        first = next(iter(_leaf_readers(view).values()))
+        for n in range(2, 6):  # merges the small segments away meanwhile
+            backend.update([entry(n, "Wohnung")], [])
+        assert not first.is_closed  # still in use by this view
+        assert sorted(found(backend, "Wohnung")) == [1, 2, 3, 4, 5]
+    assert first.is_closed

@@ -48,6 +48,7 @@ from portal.services.search.backend import (
     short_prefix,
 )
 from portal.services.search.highlight import PASSAGES, passages
+from portal.services.search.whoosh_readers import ReaderPool
 from portal.services.search.whoosh_run import (
     Deadline,
     SearcherView,
@@ -102,6 +103,7 @@ class WhooshBackend:
         self._users: dict[int, int] = {}  # id(view) -> queries running on it
         self.rebuilt = False
         self.ix = self._open()
+        self._readers = ReaderPool(self.ix)
 
     def _open(self):
         self.path.mkdir(parents=True, exist_ok=True)
@@ -199,7 +201,9 @@ class WhooshBackend:
             if self._current is not None:
                 self._retire(self._current)
                 self._current = None
-        self.ix = self._create()
+            self._readers.retire()  # its readers close with their last searcher
+            self.ix = self._create()
+            self._readers = ReaderPool(self.ix)
 
     def search(self, query: SearchQuery, acl: list[str]) -> SearchResult:
         """Matches of ``query`` that ``acl`` may see, one page, with facets."""
@@ -258,7 +262,7 @@ class WhooshBackend:
                 # that miss deletions, so replaced or revoked entries would stay findable.
                 if view is not None:
                     self._retire(view)
-                view = self._current = SearcherView(self.ix.searcher())
+                view = self._current = SearcherView(self._readers.searcher(), self._readers)
             self._users[id(view)] = self._users.get(id(view), 0) + 1
         try:
             yield view
@@ -267,12 +271,12 @@ class WhooshBackend:
                 self._users[id(view)] -= 1
                 if view is not self._current and not self._users[id(view)]:
                     del self._users[id(view)]
-                    view.searcher.close()
+                    view.pool.release(view.searcher)
 
     def _retire(self, view: SearcherView) -> None:
         if not self._users.get(id(view)):
             self._users.pop(id(view), None)
-            view.searcher.close()
+            view.pool.release(view.searcher)
 
     def _parse(self, text: str, searcher) -> Query:
         text = checked_text(text)

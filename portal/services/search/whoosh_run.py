@@ -34,8 +34,11 @@ from whoosh.query import (
     Term,
 )
 
+from portal.services.search.whoosh_readers import ReaderPool
+
 FACETS = ("type", "phase", "focus", "organisation", "year")
 CHECK_EVERY = 256  # documents between deadline checks
+MAX_CACHED_SETS = 1024  # filter sets kept per searcher (case filters vary)
 MAX_CACHED_IDS = 2_000_000  # document ids of term sets kept per searcher (~100 MB at most)
 _OLDEST = datetime.min
 
@@ -60,13 +63,13 @@ class SearcherView:
     """What the queries on one open searcher share: facet and date columns, and the
     document sets of filter terms (acl tokens, current versions, types), built once."""
 
-    MAX_CACHED_SETS = 1024
-
-    def __init__(self, searcher) -> None:
+    def __init__(self, searcher, pool: ReaderPool) -> None:
         self.searcher = searcher
+        self.pool = pool
         self.leaves = [
             (sub, offset, offset + sub.reader().doc_count_all())
             for sub, offset in searcher.leaf_searchers()
+            if sub.reader().doc_count_all()  # an empty index has a reader of no segment
         ]
         self._columns: dict[str, list] = {}
         self._sets: dict[tuple, frozenset[int]] = {}
@@ -75,22 +78,38 @@ class SearcherView:
         self._lock = threading.Lock()
 
     def column(self, name: str) -> list:
-        """The values of sortable field ``name``, indexed by global document number."""
+        """The values of sortable field ``name``, indexed by global document number (built
+        from per-segment lists the pool keeps while a segment lives)."""
         values = self._columns.get(name)
         if values is None:
-            reader = self.searcher.reader()
-            values = list(reader.column_reader(name)) if reader.doc_count_all() else []
+            values = []
+            for sub, _offset, _end in self.leaves:
+                reader = sub.reader()
+                values += self.pool.derived(
+                    reader, ("column", name), lambda r=reader: list(r.column_reader(name))
+                )
             self._columns[name] = values
         return values
 
     def filter_docs(self, fieldname: str, value) -> frozenset[int]:
-        """Documents with term ``value`` in ``fieldname`` (cached while the searcher lives)."""
+        """Documents with term ``value`` in ``fieldname``: acl tokens, current versions and
+        other filters (kept per segment and deletion state, so a commit that adds a small
+        segment does not recompute them for the large ones)."""
         key = (fieldname, value)
         docs = self._sets.get(key)
         if docs is None:
-            docs = frozenset(self.term_docs(fieldname, value))
+            found: set[int] = set()
+            for sub, offset, _end in self.leaves:
+                reader = sub.reader()
+                local = self.pool.derived(
+                    reader,
+                    ("docs", reader.segment().deleted_count(), fieldname, value),
+                    lambda r=reader: _segment_docs(r, fieldname, value),
+                )
+                found.update(local if offset == 0 else (d + offset for d in local))
+            docs = frozenset(found)
             with self._lock:
-                if len(self._sets) >= self.MAX_CACHED_SETS:
+                if len(self._sets) >= MAX_CACHED_SETS:
                     self._sets.clear()
                 self._sets[key] = docs
         return docs
@@ -106,10 +125,7 @@ class SearcherView:
                 return docs
         found: set[int] = set()
         for sub, offset, _end in self.leaves:
-            reader = sub.reader()
-            if key not in reader:
-                continue
-            ids = posting_ids(reader.postings(fieldname, text))
+            ids = _segment_docs(sub.reader(), fieldname, text)
             found.update(ids if offset == 0 else (docnum + offset for docnum in ids))
         docs = frozenset(found)
         with self._lock:
@@ -126,6 +142,13 @@ class SearcherView:
             mine = sorted(d - offset for d in docs if offset <= d < end)
             if mine:
                 yield sub, offset, mine
+
+
+def _segment_docs(reader, fieldname: str, text) -> frozenset[int]:
+    """The documents of one segment holding a term."""
+    if (fieldname, text) not in reader:
+        return frozenset()
+    return frozenset(posting_ids(reader.postings(fieldname, text)))
 
 
 def posting_ids(matcher) -> set[int]:
