@@ -9,9 +9,7 @@ text (escaped by the templates, never trusted HTML).
 
 from __future__ import annotations
 
-import re
-
-from portal.services.search.analysis import MARKS, WORD_RE, index_term
+from portal.services.search.analysis import WORD_RE, index_term
 
 PASSAGES = 3
 WIDTH = 160
@@ -25,14 +23,15 @@ def passages(text: str, terms: set[str], stem: bool = True, limit: int = PASSAGE
     if not terms or not text:
         return []
     text = text[:SCAN_CHARS]
-    # Which distinct words of the text are query terms (the words are found by the regex
-    # engine; only distinct words go through the analysis), then where they stand.
+    # Which distinct words of the text are query terms (the regex engine finds the words,
+    # only distinct ones go through the analysis); then where they stand.
     hits = {w for w in set(WORD_RE.findall(text)) if index_term(w, stem) in terms}
     if not hits:
         return []
-    words = "|".join(map(re.escape, sorted(hits, key=len, reverse=True)))
     found: list[list[tuple[int, int]]] = []  # matches grouped into passages
-    for match in re.finditer(rf"(?<!\w)(?<!{MARKS})(?:{words})(?!\w)(?!{MARKS})", text):
+    for match in WORD_RE.finditer(text):
+        if match.group() not in hits:
+            continue
         start, end = match.span()
         if found and end - found[-1][0][0] <= WIDTH - 2 * SURROUND:
             found[-1].append((start, end))
