@@ -267,3 +267,12 @@ def test_readers_of_merged_segments_are_closed_when_unused(backend, monkeypatch)
         assert not first.is_closed  # still in use by this view
         assert sorted(found(backend, "Wohnung")) == [1, 2, 3, 4, 5]
     assert first.is_closed
+
+
+def test_passages_find_every_spelling_of_a_term():
+    import unicodedata
+
+    text = "RÄUME, Raeume, Raume und " + unicodedata.normalize("NFD", "Räume") + "; Straße"
+    (marked,) = highlight.passages(text, {"raum", "strass"})
+    assert marked.count("«") == 5 and "«Straße»" in marked and "«RÄUME»" in marked
+    assert highlight.passages("Quelle der Raumfahrt", {"raum"}) == []  # another word

@@ -9,7 +9,11 @@ text (escaped by the templates, never trusted HTML).
 
 from __future__ import annotations
 
-from portal.services.search.analysis import WORD_RE, index_term
+import re
+import unicodedata
+from functools import lru_cache
+
+from portal.services.search.analysis import MARKS, WORD_RE, fold, index_term
 
 PASSAGES = 3
 WIDTH = 160
@@ -22,15 +26,15 @@ def passages(text: str, terms: set[str], stem: bool = True, limit: int = PASSAGE
     index term (stemmed when ``stem``) is in ``terms``, in text order."""
     if not terms or not text:
         return []
-    text = text[:SCAN_CHARS]
-    # Which distinct words of the text are query terms (the regex engine finds the words,
-    # only distinct ones go through the analysis); then where they stand.
-    hits = {w for w in set(WORD_RE.findall(text)) if index_term(w, stem) in terms}
-    if not hits:
-        return []
+    # Composed letters (NFC: "a" + combining diaeresis is "ä"), as the passage will show.
+    text = unicodedata.normalize("NFC", text[:SCAN_CHARS])
     found: list[list[tuple[int, int]]] = []  # matches grouped into passages
-    for match in WORD_RE.finditer(text):
-        if match.group() not in hits:
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a letter whose lower case is longer (İ)
+        lowered = text
+    for candidate in _finder(frozenset(terms)).finditer(lowered):
+        match = WORD_RE.match(text, candidate.start())
+        if index_term(match.group(), stem) not in terms:
             continue
         start, end = match.span()
         if found and end - found[-1][0][0] <= WIDTH - 2 * SURROUND:
@@ -40,6 +44,45 @@ def passages(text: str, terms: set[str], stem: bool = True, limit: int = PASSAGE
         else:
             found.append([(start, end)])
     return [_marked(text, group) for group in found]
+
+
+@lru_cache(maxsize=256)
+def _finder(terms: frozenset[str]) -> re.Pattern:
+    """A regex for the starts of lower-case words that may fold to one of ``terms`` or a
+    longer word: index terms are (stemmed) prefixes of folded words, so each letter
+    stands for the letters folding to it (a: a, ä, á, ae …; ss: ß). Candidates are then
+    checked with the analysis itself: the regex may find too much, never too little."""
+    alternatives = "|".join(_spellings(term) for term in sorted(terms, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})")
+
+
+def _spellings(term: str) -> str:
+    parts, i = [], 0
+    while i < len(term):
+        if term.startswith("ss", i):
+            parts.append(f"(?:ß|{_letter('s')}{_letter('s')})")
+            i += 2
+            continue
+        parts.append(_letter(term[i]))
+        i += 1
+    return "".join(parts)
+
+
+def _letter(base: str) -> str:
+    variants = _FOLDING_TO.get(base)
+    letter = f"[{re.escape(base)}{variants}]" if variants else re.escape(base)
+    spelled = f"(?:{re.escape(base)}e|{letter})" if base in "aou" else letter
+    return spelled if base.isascii() else f"{spelled}{MARKS}*"
+
+
+# Lower-case letters that fold to a base letter (ä, á, â … → a), Latin-1 and Latin
+# Extended-A; combining marks only follow letters of other scripts (Arabic vowel signs).
+_FOLDING_TO: dict[str, str] = {}
+for _code in range(0xC0, 0x180):
+    _char = chr(_code)
+    _base = fold(_char)
+    if len(_base) == 1 and _base != _char and _char == _char.lower() and _base.isascii():
+        _FOLDING_TO[_base] = _FOLDING_TO.get(_base, "") + re.escape(_char)
 
 
 def _marked(text: str, matches: list[tuple[int, int]]) -> str:
