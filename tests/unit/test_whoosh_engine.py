@@ -276,3 +276,15 @@ def test_passages_find_every_spelling_of_a_term():
     (marked,) = highlight.passages(text, {"raum", "strass"})
     assert marked.count("«") == 5 and "«Straße»" in marked and "«RÄUME»" in marked
     assert highlight.passages("Quelle der Raumfahrt", {"raum"}) == []  # another word
+
+
+def test_a_rebuild_replaces_the_index_at_its_commit(backend):
+    backend.update([entry(1, "Altbestand"), entry(2, "Altbestand")], [])
+
+    def batches():
+        assert sorted(found(backend, "Altbestand")) == [1, 2]  # the old index, meanwhile
+        yield [entry(3, "Neubestand")]
+
+    assert backend.rebuild(batches()) == 1
+    assert found(backend, "Altbestand") == [] and found(backend, "Neubestand") == [3]
+    assert len(_segments(backend)) == 1

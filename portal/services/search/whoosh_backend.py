@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
-from whoosh import fields, index
+from whoosh import fields, index, writing
 from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, PlusMinusPlugin
 from whoosh.qparser.plugins import FieldsPlugin
 from whoosh.query import (
@@ -179,9 +179,9 @@ class WhooshBackend:
             return {fields["version_id"] for fields in searcher.all_stored_fields()}
 
     def rebuild(self, batches: Iterable[list[IndexEntry]]) -> int:
-        """Start from an empty index and write every entry with one writer, committed once
-        as one segment (no merges on the way; searches see the new index at the end)."""
-        self.clear()
+        """Write every entry with one writer into one new segment that replaces all others
+        at its commit: no merges on the way, and searches see the old index until then.
+        Other writers wait meanwhile (outbox jobs that time out are retried)."""
         writer = self.ix.writer(timeout=WRITE_LOCK_TIMEOUT, limitmb=REBUILD_MEMORY_MB)
         count = 0
         try:
@@ -192,7 +192,7 @@ class WhooshBackend:
         except BaseException:
             writer.cancel()
             raise
-        writer.commit()
+        writer.commit(mergetype=writing.CLEAR)
         return count
 
     def clear(self) -> None:
