@@ -131,27 +131,34 @@ class WhooshBackend:
 
     def update(self, entries: list[IndexEntry], remove_version_ids: list[int]) -> None:
         """Add, replace and remove entries in one commit (waits for another writer's lock)."""
-        writer = self.ix.writer(timeout=WRITE_LOCK_TIMEOUT)
-        try:
-            for version_id in remove_version_ids:
-                writer.delete_by_term("id", f"v{version_id}")
+        removed = [*remove_version_ids, *(entry.version_id for entry in entries)]
+        with self._writer() as (writer, searcher):
+            for version_id in removed:
+                writer.delete_by_term("id", f"v{version_id}", searcher=searcher)
             for entry in entries:
-                writer.update_document(**_fields(entry))
-        except BaseException:
-            writer.cancel()
-            raise
-        writer.commit(mergetype=merge_small_segments)
+                writer.add_document(**_fields(entry))
 
     def replace_case(self, case_id: int, entries: list[IndexEntry]) -> None:
         """Drop every entry of a case and add ``entries`` instead, in one commit."""
-        writer = self.ix.writer(timeout=WRITE_LOCK_TIMEOUT)
-        try:
-            writer.delete_by_query(Term("case_id", case_id))
+        with self._writer() as (writer, searcher):
+            writer.delete_by_query(Term("case_id", case_id), searcher=searcher)
             for entry in entries:
                 writer.add_document(**_fields(entry))
+
+    @contextmanager
+    def _writer(self):
+        """A writer, and a searcher on the state it starts from to find what it deletes
+        (from the shared segment readers: Whoosh would open every segment anew), committed
+        with ``merge_small_segments``; cancelled on error."""
+        writer = self.ix.writer(timeout=WRITE_LOCK_TIMEOUT)
+        searcher = self._readers.searcher()
+        try:
+            yield writer, searcher
         except BaseException:
             writer.cancel()
             raise
+        finally:
+            self._readers.release(searcher)
         writer.commit(mergetype=merge_small_segments)
 
     def similar(self, version_id: int, acl: list[str], limit: int = 5) -> list[Hit]:
