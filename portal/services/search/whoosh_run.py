@@ -33,6 +33,7 @@ from whoosh.query import (
     Require,
     Term,
 )
+from whoosh.scoring import WeightLengthScorer
 
 from portal.services.search.whoosh_readers import ReaderPool
 
@@ -274,32 +275,39 @@ def _scores(view: SearcherView, query: Query, docs: set[int], deadline: Deadline
             if (fieldname, text) not in reader:
                 continue
             matcher = sub.postings(fieldname, text, weighting=weighting)
-            for docnum in _walk(matcher, wanted, reader.doc_frequency(fieldname, text)):
+            for docnum, score in _term_scores(matcher, wanted):
                 if deadline.passed():
                     return scores
-                scores[docnum + offset] += boost * matcher.score()
+                scores[docnum + offset] += boost * score
     for part, boost in fixed:
         for docnum in matching(view, part, docs, deadline):
             scores[docnum] += boost
     return scores
 
 
-def _walk(matcher, wanted: set[int], frequency: int):
-    """Place ``matcher`` on each of the ``wanted`` documents it holds, in order: by skipping
-    when they are few against the postings, else by reading the postings through."""
-    if len(wanted) * 8 < frequency:
-        for docnum in sorted(wanted):
-            matcher.skip_to(docnum)
-            if not matcher.is_active():
-                return
-            if matcher.id() == docnum:
-                yield docnum
+def _term_scores(matcher, wanted: set[int]):
+    """(document, score) for the ``wanted`` documents (none deleted) in one term's postings:
+    a codec block at a time, skipping blocks that hold none of them."""
+    if isinstance(matcher, FilterMatcher):  # deletions: ``wanted`` holds none anyway
+        matcher = matcher.child
+    scorer = getattr(matcher, "scorer", None)
+    if not isinstance(matcher, W3LeafMatcher) or not isinstance(scorer, WeightLengthScorer):
+        while matcher.is_active():  # another codec or scorer: one posting at a time
+            if matcher.id() in wanted:
+                yield matcher.id(), matcher.score()
+            matcher.next()
         return
+    length, bm25 = scorer.dfl, scorer._score
     while matcher.is_active():
-        docnum = matcher.id()
-        if docnum in wanted:
-            yield docnum
-        matcher.next()
+        matcher.id()  # reads the block's ids
+        ids = matcher._ids
+        if not wanted.isdisjoint(ids):
+            matcher.weight()  # reads the block's weights
+            weights = matcher._weights
+            for i in range(matcher._i, len(ids)):
+                if ids[i] in wanted:
+                    yield ids[i], bm25(weights[i], length(ids[i]))
+        matcher._next_block()
 
 
 def _words_only(query: Query) -> Query:
