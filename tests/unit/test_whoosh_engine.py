@@ -292,13 +292,14 @@ def test_a_rebuild_replaces_the_index_at_its_commit(backend):
 
 def test_scores_are_whooshs_own_bm25(backend):
     """Scores read a codec block at a time equal Whoosh's own scoring of the same query."""
-    backend.rebuild([[entry(n, "Wohnung " * (n % 5 + 1) + "Text " * n) for n in range(1, 400)]])
+    texts = [("Wohnung " * (n % 7 + 1)) + "Text " * (n % 200) for n in range(1, 1500)]
+    backend.rebuild([[entry(n, text) for n, text in enumerate(texts, 1)]])
     backend.update([], remove_version_ids=[5, 6, 7])
     result = backend.search(SearchQuery(text="Wohnung", per_page=20), ["o1"])
     with backend._view() as view:
         parsed = backend._parse("Wohnung", view.searcher)
         expected = view.searcher.search(whoosh_run._words_only(parsed), limit=None)
         own = {hit["version_id"]: round(hit.score, 4) for hit in expected}
-    assert len(own) == 396 and result.total == 396
+    assert len(own) == 1496 and result.total == 1496
     assert [h.score for h in result.hits] == sorted(own.values(), reverse=True)[:20]
     assert all(own[h.version_id] == h.score for h in result.hits)

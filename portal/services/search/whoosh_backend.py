@@ -64,6 +64,7 @@ WRITE_LOCK_TIMEOUT = 30.0
 MERGE_DOCS = 2_000  # everyday commits merge segments up to this size (see merge_small_segments)
 SMALL_SEGMENTS = 8
 REBUILD_MEMORY_MB = 256  # posting buffer of a full rebuild before it spills to disk
+REBUILD_PROCS = 1
 # Written beside the index; an index of another version is rebuilt (``rebuilt``).
 SCHEMA_VERSION = "2"
 VERSION_FILE = "portal-schema-version"
@@ -189,7 +190,10 @@ class WhooshBackend:
         """Write every entry with one writer into one new segment that replaces all others
         at its commit: no merges on the way, and searches see the old index until then.
         Other writers wait meanwhile (outbox jobs that time out are retried)."""
-        writer = self.ix.writer(timeout=WRITE_LOCK_TIMEOUT, limitmb=REBUILD_MEMORY_MB)
+        writer = self.ix.writer(
+            timeout=WRITE_LOCK_TIMEOUT, limitmb=REBUILD_MEMORY_MB,
+            **({"procs": REBUILD_PROCS, "multisegment": True} if REBUILD_PROCS > 1 else {}),
+        )  # fmt: skip
         count = 0
         try:
             for entries in batches:

@@ -275,7 +275,10 @@ def _scores(view: SearcherView, query: Query, docs: set[int], deadline: Deadline
             if (fieldname, text) not in reader:
                 continue
             matcher = sub.postings(fieldname, text, weighting=weighting)
-            for docnum, score in _term_scores(matcher, wanted):
+            lengths = view.pool.derived(
+                reader, ("lengths", fieldname), lambda r=reader, f=fieldname: _lengths(r, f)
+            )
+            for docnum, score in _term_scores(matcher, wanted, lengths):
                 if deadline.passed():
                     return scores
                 scores[docnum + offset] += boost * score
@@ -285,9 +288,15 @@ def _scores(view: SearcherView, query: Query, docs: set[int], deadline: Deadline
     return scores
 
 
-def _term_scores(matcher, wanted: set[int]):
+def _lengths(reader, fieldname: str) -> list[int]:
+    """The length of field ``fieldname`` of each document of a segment (as BM25 reads it)."""
+    return [reader.doc_field_length(d, fieldname, 1) for d in range(reader.doc_count_all())]
+
+
+def _term_scores(matcher, wanted: set[int], lengths: list[int]):
     """(document, score) for the ``wanted`` documents (none deleted) in one term's postings:
-    a codec block at a time, skipping blocks that hold none of them."""
+    a codec block at a time, skipping blocks that hold none of them; ``lengths`` are the
+    field's lengths per document."""
     if isinstance(matcher, FilterMatcher):  # deletions: ``wanted`` holds none anyway
         matcher = matcher.child
     scorer = getattr(matcher, "scorer", None)
@@ -297,7 +306,7 @@ def _term_scores(matcher, wanted: set[int]):
                 yield matcher.id(), matcher.score()
             matcher.next()
         return
-    length, bm25 = scorer.dfl, scorer._score
+    bm25 = scorer._score
     while matcher.is_active():
         matcher.id()  # reads the block's ids
         ids = matcher._ids
@@ -306,7 +315,7 @@ def _term_scores(matcher, wanted: set[int]):
             weights = matcher._weights
             for i in range(matcher._i, len(ids)):
                 if ids[i] in wanted:
-                    yield ids[i], bm25(weights[i], length(ids[i]))
+                    yield ids[i], bm25(weights[i], lengths[ids[i]])
         matcher._next_block()
 
 
