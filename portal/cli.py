@@ -278,7 +278,7 @@ def serve(host: str, port: int, threads: int) -> None:
     app = _app()
     with app.app_context():
         _check_database(needs_schema=True)
-        # The index was unreadable (Whoosh) or missing (PostgreSQL): rebuild it.
+        # The index was unreadable or of an older schema (Whoosh), or missing (PostgreSQL).
         if app.extensions["portal.search"].rebuilt:
             from portal.services import search
 

@@ -297,9 +297,24 @@ def test_scores_are_whooshs_own_bm25(backend):
     backend.update([], remove_version_ids=[5, 6, 7])
     result = backend.search(SearchQuery(text="Wohnung", per_page=20), ["o1"])
     with backend._view() as view:
-        parsed = backend._parse("Wohnung", view.searcher)
+        parsed, _capped = backend._parse("Wohnung", view.searcher)
         expected = view.searcher.search(whoosh_run._words_only(parsed), limit=None)
         own = {hit["version_id"]: round(hit.score, 4) for hit in expected}
     assert len(own) == 1496 and result.total == 1496
     assert [h.score for h in result.hits] == sorted(own.values(), reverse=True)[:20]
     assert all(own[h.version_id] == h.score for h in result.hits)
+
+
+def test_prefixes_expand_to_their_most_frequent_words_and_say_when_cut(backend, monkeypatch):
+    monkeypatch.setattr(whoosh_backend, "MAX_EXPANSIONS", 2)
+    backend.update(
+        [entry(n, "Kinderarzt") for n in range(1, 6)]
+        + [entry(10 + n, "Kindergeld") for n in range(4)]
+        + [entry(20, "Kinderbett")],
+        [],
+    )
+    result = backend.search(SearchQuery(text="Kinder*", per_page=50), ["o1"])
+    assert result.total == 9 and result.incomplete  # Kinderbett, the rarest, left out
+    monkeypatch.setattr(whoosh_backend, "MAX_EXPANSIONS", 3)
+    result = backend.search(SearchQuery(text="Kinder*", per_page=50), ["o1"])
+    assert result.total == 10 and not result.incomplete

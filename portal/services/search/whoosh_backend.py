@@ -1,16 +1,18 @@
 """The default search backend: a Whoosh index in a directory, German-aware.
 
-Engineered around Whoosh's slow paths: one searcher kept open and replaced after
-commits; batched updates in one commit, merging only small segments; queries run
-as set algebra over posting lists with facets from columns (``whoosh_run``);
-prefix queries need three letters and expand to at most ``MAX_EXPANSIONS`` words,
-unscored; every query runs under a time limit and returns what it found so far,
-marked incomplete.
+Engineered around Whoosh's slow paths: segment readers kept open and shared by
+the searchers that follow commits (``whoosh_readers``); batched updates in one
+commit, merging only small segments; queries run as set algebra over posting
+lists with facets from columns (``whoosh_run``); prefix queries need three
+letters and expand to the ``MAX_EXPANSIONS`` most frequent words, unscored; every
+query runs under a time limit and returns what it found so far. Cut prefixes and
+time limits mark results incomplete.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import heapq
 import logging
 import shutil
 import threading
@@ -59,6 +61,7 @@ from portal.services.search.whoosh_run import (
 )
 
 MAX_EXPANSIONS = 200
+MAX_CANDIDATES = 5_000  # words of a prefix looked at to choose the expansions
 TIME_LIMIT_SECONDS = 2.0
 WRITE_LOCK_TIMEOUT = 30.0
 MERGE_DOCS = 2_000  # everyday commits merge segments up to this size (see merge_small_segments)
@@ -222,14 +225,15 @@ class WhooshBackend:
             return SearchResult([], 0, {})
         deadline = Deadline(TIME_LIMIT_SECONDS)
         with self._view() as view:
-            parsed = self._parse(query.text, view.searcher)
+            parsed, capped = self._parse(query.text, view.searcher)
             matched = matching(view, parsed, self._allowed(view, acl, query), deadline)
             start = (query.page - 1) * query.per_page
             by_date = query.sort == "date"
             top = rank(view, parsed, matched, start + query.per_page, by_date, deadline)
             terms = highlight_terms(parsed, view.searcher.reader())
             hits = [self._hit(view, doc, score, terms, deadline) for doc, score in top[start:]]
-            return SearchResult(hits, len(matched), facet_counts(view, matched), deadline.expired)
+            facets = facet_counts(view, matched)
+            return SearchResult(hits, len(matched), facets, deadline.expired or capped)
 
     def _allowed(self, view: SearcherView, acl: list[str], query: SearchQuery) -> set[int]:
         """The documents ``acl`` may see that pass the query's filters."""
@@ -289,7 +293,8 @@ class WhooshBackend:
             self._users.pop(id(view), None)
             view.pool.release(view.searcher)
 
-    def _parse(self, text: str, searcher) -> Query:
+    def _parse(self, text: str, searcher) -> tuple[Query, bool]:
+        """The user's text as a Whoosh query, and whether prefixes were cut short."""
         text = checked_text(text)
         parser = MultifieldParser(["title", "body", "names", "case_reference"], self.ix.schema)
         parser.remove_plugin_class(FieldsPlugin)  # no field syntax: nobody queries "acl:"
@@ -301,13 +306,18 @@ class WhooshBackend:
             parsed = parser.parse(text)
         except Exception as exc:
             raise invalid_query("syntax") from exc
-        parsed = self._bound_prefixes(parsed, searcher.reader())
+        capped: list[bool] = []
+        parsed = self._bound_prefixes(parsed, searcher.reader(), capped)
         if parsed is NullQuery or isinstance(parsed, Not):
             raise invalid_query("nothing_to_search")
-        return Or([parsed, self._fuzzy_names(text)]) if _plain_words(text) else parsed
+        if _plain_words(text):
+            parsed = Or([parsed, self._fuzzy_names(text)])
+        return parsed, bool(capped)
 
-    def _bound_prefixes(self, query: Query, reader) -> Query:
-        """Replace prefix and wildcard terms by at most MAX_EXPANSIONS words, unscored."""
+    def _bound_prefixes(self, query: Query, reader, capped: list[bool]) -> Query:
+        """Replace prefix and wildcard terms by at most MAX_EXPANSIONS words, unscored: the
+        most frequent of them (of the first MAX_CANDIDATES); ``capped`` gets a True when
+        words were left out."""
         if isinstance(query, Prefix | Wildcard):
             stem = query.text.split("*")[0].split("?")[0]
             if len(stem) < MIN_PREFIX:
@@ -316,13 +326,18 @@ class WhooshBackend:
             for word in reader.expand_prefix(query.fieldname, stem):
                 word = word.decode() if isinstance(word, bytes) else word
                 if isinstance(query, Prefix) or _wildcard_match(query.text, word):
-                    words.append(Term(query.fieldname, word))
-                if len(words) >= MAX_EXPANSIONS:
+                    words.append(word)
+                if len(words) > MAX_CANDIDATES:
                     break
-            return ConstantScoreQuery(Or(words)) if words else NullQuery
+            if len(words) > MAX_EXPANSIONS:
+                capped.append(True)
+                frequency = {word: reader.doc_frequency(query.fieldname, word) for word in words}
+                words = heapq.nlargest(MAX_EXPANSIONS, words, key=frequency.__getitem__)
+            terms = [Term(query.fieldname, word) for word in words]
+            return ConstantScoreQuery(Or(terms)) if terms else NullQuery
         if query.is_leaf():
             return query
-        return query.apply(lambda child: self._bound_prefixes(child, reader))
+        return query.apply(lambda child: self._bound_prefixes(child, reader, capped))
 
     def _fuzzy_names(self, text: str) -> Query:
         """Person names with one typo per word: "Mohamed Hasan" finds "Mohammed Hassan"."""
