@@ -198,6 +198,7 @@ def _segments(backend: WhooshBackend) -> list:
 
 def test_everyday_commits_merge_only_small_segments(backend, monkeypatch):
     monkeypatch.setattr(whoosh_backend, "MERGE_DOCS", 50)
+    monkeypatch.setattr(whoosh_backend, "REBUILD_PROCS", 1)  # one big segment
     assert backend.rebuild([[entry(n, "Altbestand") for n in range(1, 121)]]) == 120
     (big,) = _segments(backend)
     for n in range(200, 240):
@@ -318,3 +319,17 @@ def test_prefixes_expand_to_their_most_frequent_words_and_say_when_cut(backend, 
     monkeypatch.setattr(whoosh_backend, "MAX_EXPANSIONS", 3)
     result = backend.search(SearchQuery(text="Kinder*", per_page=50), ["o1"])
     assert result.total == 10 and not result.incomplete
+
+
+def test_a_rebuild_in_two_processes_writes_segments_that_work_like_one(backend, monkeypatch):
+    monkeypatch.setattr(whoosh_backend, "REBUILD_PROCS", 2)
+    batches = [[entry(n, "Wohnung", case_id=n % 7) for n in range(k, k + 50)] for k in (1, 51)]
+    batches.append([entry(n, "Wohnung Kaution", case_id=n % 7) for n in range(101, 351)])
+    assert backend.rebuild(batches) == 350
+    assert len(_segments(backend)) >= 2
+    assert len(found(backend, "Wohnung")) == 100  # per_page
+    assert backend.search(SearchQuery(text="Wohnung"), ["o1"]).total == 350
+    assert backend.search(SearchQuery(text="Kaution", case_id=3), ["o1"]).total == 36
+    backend.update([entry(5, "Umzug"), entry(300, "Umzug")], [])
+    assert sorted(found(backend, "Umzug")) == [5, 300]
+    assert backend.search(SearchQuery(text="Wohnung"), ["o1"]).total == 348

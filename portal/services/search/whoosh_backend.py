@@ -14,6 +14,7 @@ from __future__ import annotations
 import fnmatch
 import heapq
 import logging
+import os
 import shutil
 import threading
 from collections.abc import Iterable
@@ -67,7 +68,8 @@ WRITE_LOCK_TIMEOUT = 30.0
 MERGE_DOCS = 2_000  # everyday commits merge segments up to this size (see merge_small_segments)
 SMALL_SEGMENTS = 8
 REBUILD_MEMORY_MB = 256  # posting buffer of a full rebuild before it spills to disk
-REBUILD_PROCS = 1
+# A full rebuild analyses in this many worker processes (each writes a segment of its own).
+REBUILD_PROCS = min(4, os.cpu_count() or 1)
 # Written beside the index; an index of another version is rebuilt (``rebuilt``).
 SCHEMA_VERSION = "2"
 VERSION_FILE = "portal-schema-version"
@@ -190,9 +192,10 @@ class WhooshBackend:
             return {fields["version_id"] for fields in searcher.all_stored_fields()}
 
     def rebuild(self, batches: Iterable[list[IndexEntry]]) -> int:
-        """Write every entry with one writer into one new segment that replaces all others
-        at its commit: no merges on the way, and searches see the old index until then.
-        Other writers wait meanwhile (outbox jobs that time out are retried)."""
+        """Write every entry with one writer (analysing in ``REBUILD_PROCS`` processes) into
+        new segments that replace all others at its commit: no merges on the way, and
+        searches see the old index until then. Other writers wait meanwhile (outbox jobs
+        that time out are retried)."""
         writer = self.ix.writer(
             timeout=WRITE_LOCK_TIMEOUT, limitmb=REBUILD_MEMORY_MB,
             **({"procs": REBUILD_PROCS, "multisegment": True} if REBUILD_PROCS > 1 else {}),
