@@ -276,8 +276,8 @@ class WhooshBackend:
         with self._lock:
             view = self._current
             if view is None or not view.searcher.up_to_date():
-                # A new searcher, not Searcher.refresh(): refreshing reuses segment readers
-                # that miss deletions, so replaced or revoked entries would stay findable.
+                # From the pool, not Searcher.refresh(): Whoosh's refresh reuses segment
+                # readers that miss new deletions (replaced or revoked entries stay findable).
                 if view is not None:
                     self._retire(view)
                 view = self._current = SearcherView(self._readers.searcher(), self._readers)
