@@ -333,13 +333,3 @@ def test_a_rebuild_in_two_processes_writes_segments_that_work_like_one(backend, 
     backend.update([entry(5, "Umzug"), entry(300, "Umzug")], [])
     assert sorted(found(backend, "Umzug")) == [5, 300]
     assert backend.search(SearchQuery(text="Wohnung"), ["o1"]).total == 348
-
-
-def test_prefixes_find_title_and_body_words_and_mark_them(backend):
-    backend.update(
-        [entry(1, "Termin beim Kinderarzt", title="Notiz"), entry(2, "Nichts", title="Kindergeld")],
-        [],
-    )
-    result = backend.search(SearchQuery(text="Kinder*"), ["o1"])
-    marks = {hit.version_id: hit.highlights for hit in result.hits}
-    assert marks == {1: ["Termin beim «Kinderarzt»"], 2: ["«Kindergeld»"]}

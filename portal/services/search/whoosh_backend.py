@@ -39,7 +39,7 @@ from whoosh.query import (
 )
 from whoosh.reading import SegmentReader
 
-from portal.services.search.analysis import WORD_RE, german_analyzer, index_term, name_analyzer
+from portal.services.search.analysis import german_analyzer, name_analyzer
 from portal.services.search.backend import (
     MIN_PREFIX,
     Hit,
@@ -71,7 +71,7 @@ REBUILD_MEMORY_MB = 256  # posting buffer of a full rebuild before it spills to 
 # A full rebuild analyses in this many worker processes (each writes a segment of its own).
 REBUILD_PROCS = min(4, os.cpu_count() or 1)
 # Written beside the index; an index of another version is rebuilt (``rebuilt``).
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "2"
 VERSION_FILE = "portal-schema-version"
 log = logging.getLogger(__name__)
 
@@ -96,9 +96,6 @@ def schema() -> fields.Schema:
         year=fields.ID(stored=True, sortable=True),
         date=fields.DATETIME(stored=True, sortable=True),
         acl=fields.KEYWORD(commas=True),
-        # The stems of title and body once each, without positions or frequencies: what
-        # prefixes expand in (reading these postings is several times cheaper).
-        words=fields.IDLIST(),
     )
 
 
@@ -328,11 +325,8 @@ class WhooshBackend:
             stem = query.text.split("*")[0].split("?")[0]
             if len(stem) < MIN_PREFIX:
                 raise short_prefix()
-            fieldname = "words" if query.fieldname in ("title", "body") else query.fieldname
-            if fieldname == "words" and query.fieldname == "title":
-                return NullQuery  # the body's expansion in "words" covers titles too
             words = []
-            for word in reader.expand_prefix(fieldname, stem):
+            for word in reader.expand_prefix(query.fieldname, stem):
                 word = word.decode() if isinstance(word, bytes) else word
                 if isinstance(query, Prefix) or _wildcard_match(query.text, word):
                     words.append(word)
@@ -340,9 +334,9 @@ class WhooshBackend:
                     break
             if len(words) > MAX_EXPANSIONS:
                 capped.append(True)
-                frequency = {word: reader.doc_frequency(fieldname, word) for word in words}
+                frequency = {word: reader.doc_frequency(query.fieldname, word) for word in words}
                 words = heapq.nlargest(MAX_EXPANSIONS, words, key=frequency.__getitem__)
-            terms = [Term(fieldname, word) for word in words]
+            terms = [Term(query.fieldname, word) for word in words]
             return ConstantScoreQuery(Or(terms)) if terms else NullQuery
         if query.is_leaf():
             return query
@@ -401,24 +395,13 @@ def _fields(entry: IndexEntry) -> dict:
         "year": str(entry.date.year),
         "date": entry.date.replace(tzinfo=None),
         "acl": ",".join(entry.acl),
-        "words": " ".join(_stems(entry.title, entry.body)),
     }
-
-
-def _stems(*texts: str) -> set[str]:
-    """The distinct index terms of the (title and body) words of ``texts``."""
-    words = {word for text in texts for word in WORD_RE.findall(text)}
-    return {term for word in words if (term := index_term(word))}
 
 
 def _highlights(stored: dict, terms: dict[str, set[str]]) -> list[str]:
     found: list[str] = []
-    expanded = terms.get("words", set())  # prefixes, expanded in the "words" field
     for name, stem in (("body", True), ("title", True), ("names", False)):
-        text, wanted = (
-            stored.get(name) or "",
-            terms.get(name, set()) | (expanded if stem else set()),
-        )
+        text, wanted = stored.get(name) or "", terms.get(name, set())
         found += passages(text, wanted, stem, PASSAGES - len(found))
         if len(found) >= PASSAGES:
             break
