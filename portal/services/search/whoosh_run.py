@@ -40,7 +40,7 @@ from portal.services.search.whoosh_readers import ReaderPool
 FACETS = ("type", "phase", "focus", "organisation", "year")
 CHECK_EVERY = 256  # documents between deadline checks
 MAX_CACHED_SETS = 1024  # filter sets kept per searcher (case filters vary)
-MAX_CACHED_IDS = 2_000_000  # document ids of term sets kept per searcher (~100 MB at most)
+MAX_CACHED_IDS = 1_000_000  # document ids of term sets kept per searcher (~60 MB at most)
 _OLDEST = datetime.min
 
 
