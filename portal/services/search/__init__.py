@@ -115,8 +115,7 @@ def index_document(session: Session, backend: SearchBackend, document_id: int) -
 
 def index_documents(session: Session, backend: SearchBackend, document_ids: list[int]) -> None:
     """Outbox batch: (re)index every version of these documents, in one index commit."""
-    documents = session.scalars(select(Document).where(Document.id.in_(document_ids)))
-    entries = [entry for document in documents for entry in entries_for(session, document)]
+    entries = _entries_of(session, Document.id.in_(document_ids))
     if entries:
         backend.update(entries, [])
 
@@ -124,9 +123,7 @@ def index_documents(session: Session, backend: SearchBackend, document_ids: list
 def index_case(session: Session, backend: SearchBackend, case_id: int) -> None:
     """Outbox job: reindex a case's documents (after consent, phase or lead changes, or
     deletions); a case that no longer exists leaves the index."""
-    documents = session.scalars(select(Document).where(Document.case_id == case_id))
-    entries = [entry for document in documents for entry in entries_for(session, document)]
-    backend.replace_case(case_id, entries)
+    backend.replace_case(case_id, _entries_of(session, Document.case_id == case_id))
 
 
 def reindex_all(session: Session, backend: SearchBackend) -> int:
@@ -141,33 +138,40 @@ _WITH_CASE_ACCESS = (
 
 
 def _all_entries(session: Session) -> Iterator[list[IndexEntry]]:
-    """Every document's entries, a batch at a time (documents, cases with their consents,
-    and versions loaded in one query each per batch)."""
+    """Every document's entries, REINDEX_BATCH documents at a time."""
     last_id = 0
     while True:
-        batch = list(
-            session.scalars(
-                select(Document)
-                .where(Document.id > last_id)
-                .options(_WITH_CASE_ACCESS)
-                .order_by(Document.id)
-                .limit(REINDEX_BATCH)
-            )
-        )
-        if not batch:
+        ids = session.scalars(
+            select(Document.id)
+            .where(Document.id > last_id)
+            .order_by(Document.id)
+            .limit(REINDEX_BATCH)
+        ).all()
+        if not ids:
             return
-        versions: dict[int, list[DocumentVersion]] = {}
-        for version in session.scalars(
-            select(DocumentVersion).where(DocumentVersion.document_id.in_([d.id for d in batch]))
-        ):
-            versions.setdefault(version.document_id, []).append(version)
-        yield [
-            entry
-            for document in batch
-            for entry in entries_for(session, document, versions.get(document.id, []))
-        ]
-        last_id = batch[-1].id
+        yield _entries_of(session, Document.id.in_(ids))
         session.expunge_all()
+        last_id = ids[-1]
+
+
+def _entries_of(session: Session, condition) -> list[IndexEntry]:
+    """The entries of the documents matching ``condition``: documents, cases with their
+    consents, and versions loaded in one query each."""
+    documents = list(
+        session.scalars(
+            select(Document).where(condition).options(_WITH_CASE_ACCESS).order_by(Document.id)
+        )
+    )
+    versions: dict[int, list[DocumentVersion]] = {}
+    for version in session.scalars(
+        select(DocumentVersion).where(DocumentVersion.document_id.in_([d.id for d in documents]))
+    ):
+        versions.setdefault(version.document_id, []).append(version)
+    return [
+        entry
+        for document in documents
+        for entry in entries_for(session, document, versions.get(document.id, []))
+    ]
 
 
 def parse_query(args) -> SearchQuery:

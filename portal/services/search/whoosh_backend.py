@@ -58,6 +58,7 @@ from portal.services.search.whoosh_run import (
     facet_counts,
     highlight_terms,
     matching,
+    query_parts,
     rank,
 )
 
@@ -106,7 +107,6 @@ class WhooshBackend:
         self.path = Path(path)
         self._lock = threading.Lock()
         self._current: SearcherView | None = None
-        self._users: dict[int, int] = {}  # id(view) -> queries running on it
         self.rebuilt = False
         self.ix = self._open()
         self._readers = ReaderPool(self.ix)
@@ -177,8 +177,7 @@ class WhooshBackend:
             if docnum is None:
                 return []
             this = searcher.stored_fields(docnum)
-            allowed = set().union(*(view.filter_docs("acl", token) for token in acl))
-            allowed &= view.filter_docs("current", True)
+            allowed = view.visible_to(acl, current_only=True)
             allowed -= view.filter_docs("document_id", this["document_id"])
             results = searcher.more_like(docnum, "body", top=limit, filter=allowed)
             return [
@@ -231,18 +230,18 @@ class WhooshBackend:
             parsed, capped = self._parse(query.text, view.searcher)
             matched = matching(view, parsed, self._allowed(view, acl, query), deadline)
             start = (query.page - 1) * query.per_page
+            parts = query_parts(parsed, view.searcher.reader())
             by_date = query.sort == "date"
-            top = rank(view, parsed, matched, start + query.per_page, by_date, deadline)
-            terms = highlight_terms(parsed, view.searcher.reader())
+            top = rank(view, parts, matched, start + query.per_page, by_date, deadline)
+            terms = highlight_terms(parts)
             hits = [self._hit(view, doc, score, terms, deadline) for doc, score in top[start:]]
             facets = facet_counts(view, matched)
             return SearchResult(hits, len(matched), facets, deadline.expired or capped)
 
     def _allowed(self, view: SearcherView, acl: list[str], query: SearchQuery) -> set[int]:
         """The documents ``acl`` may see that pass the query's filters."""
-        docs = set().union(*(view.filter_docs("acl", token) for token in acl))
-        filters = [("current", True)] if not query.all_versions else []
-        filters += [("phase", query.phase), ("focus", query.focus),
+        docs = view.visible_to(acl, current_only=not query.all_versions)
+        filters = [("phase", query.phase), ("focus", query.focus),
                     ("organisation", query.organisation_id and str(query.organisation_id)),
                     ("case_id", query.case_id)]  # fmt: skip
         for fieldname, value in filters:
@@ -281,19 +280,18 @@ class WhooshBackend:
                 if view is not None:
                     self._retire(view)
                 view = self._current = SearcherView(self._readers.searcher(), self._readers)
-            self._users[id(view)] = self._users.get(id(view), 0) + 1
+            view.users += 1
         try:
             yield view
         finally:
             with self._lock:
-                self._users[id(view)] -= 1
-                if view is not self._current and not self._users[id(view)]:
-                    del self._users[id(view)]
-                    view.pool.release(view.searcher)
+                view.users -= 1
+                if view is not self._current:
+                    self._retire(view)
 
     def _retire(self, view: SearcherView) -> None:
-        if not self._users.get(id(view)):
-            self._users.pop(id(view), None)
+        """Close a replaced view's searcher once no query uses it (under ``_lock``)."""
+        if not view.users:
             view.pool.release(view.searcher)
 
     def _parse(self, text: str, searcher) -> tuple[Query, bool]:
@@ -355,7 +353,9 @@ def merge_small_segments(writer, segments):
     ``MERGE_DOCS`` documents pile up, merge the smallest of them up to ``MERGE_DOCS``
     documents together; larger segments are left alone, so that no commit waits for a
     merge of the whole index (Whoosh's default policy once took 72 s here)."""
-    small = sorted((s for s in segments if s.doc_count_all() < MERGE_DOCS), key=_docs_in)
+    small = sorted(
+        (s for s in segments if s.doc_count_all() < MERGE_DOCS), key=lambda s: s.doc_count_all()
+    )
     if len(small) < SMALL_SEGMENTS:
         return segments
     chosen, total = [], 0
@@ -371,10 +371,6 @@ def merge_small_segments(writer, segments):
         writer.add_reader(reader)
         reader.close()
     return [s for s in segments if s not in chosen]
-
-
-def _docs_in(segment) -> int:
-    return segment.doc_count_all()
 
 
 def _fields(entry: IndexEntry) -> dict:

@@ -15,6 +15,7 @@ import threading
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Set
+from dataclasses import dataclass
 from datetime import datetime
 
 from whoosh.codec.whoosh3 import W3LeafMatcher
@@ -77,6 +78,7 @@ class SearcherView:
         self._terms: OrderedDict[tuple, frozenset[int]] = OrderedDict()
         self._cached_ids = 0
         self._lock = threading.Lock()
+        self.users = 0  # queries running on it (counted by the backend under its lock)
 
     def column(self, name: str) -> list:
         """The values of sortable field ``name``, indexed by global document number (built
@@ -114,6 +116,11 @@ class SearcherView:
                     self._sets.clear()
                 self._sets[key] = docs
         return docs
+
+    def visible_to(self, acl: list[str], current_only: bool) -> set[int]:
+        """Documents with one of the ``acl`` tokens (only current versions: ``current_only``)."""
+        docs = set().union(*(self.filter_docs("acl", token) for token in acl))
+        return docs & self.filter_docs("current", True) if current_only else docs
 
     def term_docs(self, fieldname: str, text) -> frozenset[int]:
         """Documents (not deleted) containing one term, from its posting lists; the most
@@ -243,8 +250,71 @@ def _in_a_row(positions: list[list[int]], slop: int) -> bool:
     return False
 
 
+@dataclass
+class QueryParts:
+    """What a query scores and marks: its terms (field, text, boost; phrases as their words,
+    fuzzy names expanded, exclusions left out) and its constant-score parts (query, score)."""
+
+    terms: list[tuple[str, str, float]]
+    fixed: list[tuple[Query, float]]
+
+
+def query_parts(query: Query, reader) -> QueryParts:
+    """The scored terms and constant-score parts of ``query``."""
+    parts = QueryParts([], [])
+
+    def walk(q: Query, boost: float) -> None:
+        if isinstance(q, Not) or q is NullQuery:
+            return
+        if isinstance(q, ConstantScoreQuery):
+            parts.fixed.append((q.child, boost * q.score))
+        elif isinstance(q, Term):
+            parts.terms.append((q.fieldname, q.text, boost * q.boost))
+        elif isinstance(q, FuzzyTerm):
+            parts.terms.extend(
+                (q.fieldname, _text(text), boost * q.boost)
+                for _field, text in q.expanded_terms(reader)
+            )
+        elif not q.is_leaf():
+            for child in q.children():
+                walk(child, boost * q.boost)
+
+    walk(_words_only(query), 1.0)
+    return parts
+
+
+def _words_only(query: Query) -> Query:
+    """The query to score with: phrases as their words (the documents are already known
+    to contain the phrase), exclusions dropped."""
+    if isinstance(query, Phrase):
+        return And([Term(query.fieldname, word) for word in query.words])
+    if isinstance(query, AndNot):
+        return _words_only(query.a)
+    if isinstance(query, AndMaybe | Require):
+        return And([_words_only(query.a), _words_only(query.b)])
+    if isinstance(query, And | Or):
+        kept = [_words_only(q) for q in query.subqueries if not isinstance(q, Not)]
+        return type(query)(kept)
+    return query
+
+
+def highlight_terms(parts: QueryParts) -> dict[str, set[str]]:
+    """The index terms to mark in each field: the query's words and their expansions
+    (fuzzy names, prefixes), never excluded words."""
+    terms: dict[str, set[str]] = {}
+    expanded = [(f, t) for part, _score in parts.fixed for f, t in part.iter_all_terms()]
+    for fieldname, text in [(f, t) for f, t, _b in parts.terms] + expanded:
+        terms.setdefault(fieldname, set()).add(_text(text))
+    return terms
+
+
 def rank(
-    view: SearcherView, query: Query, docs: set[int], limit: int, by_date: bool, deadline: Deadline
+    view: SearcherView,
+    parts: QueryParts,
+    docs: set[int],
+    limit: int,
+    by_date: bool,
+    deadline: Deadline,
 ) -> list[tuple[int, float]]:
     """The ``limit`` best of ``docs`` with their scores: newest first (``by_date``, score 0),
     else by BM25 score of the query's words, ties newest first (documents left unscored
@@ -256,22 +326,21 @@ def rank(
 
     if by_date:
         return [(docnum, 0.0) for docnum in heapq.nlargest(limit, docs, key=newest)]
-    scores = _scores(view, _words_only(query), docs, deadline)
+    scores = _scores(view, parts, docs, deadline)
     best = heapq.nlargest(limit, docs, key=lambda d: (scores[d], newest(d)))
     return [(docnum, scores[docnum]) for docnum in best]
 
 
-def _scores(view: SearcherView, query: Query, docs: set[int], deadline: Deadline):
+def _scores(view: SearcherView, parts: QueryParts, docs: set[int], deadline: Deadline):
     """BM25 scores of ``docs``: the sum of the scores of the query's terms each document
     holds (what Whoosh's And/Or matchers add up), read term by term from the postings,
     plus the fixed score of unscored parts (bounded prefixes)."""
     scores: dict[int, float] = dict.fromkeys(docs, 0.0)
-    terms, fixed = _scored_parts(query, view.searcher.reader())
     weighting = view.searcher.weighting
     for sub, offset, end in view.leaves:
         wanted = {d - offset for d in docs if offset <= d < end}
         reader = sub.reader()
-        for fieldname, text, boost in terms if wanted else ():
+        for fieldname, text, boost in parts.terms if wanted else ():
             if (fieldname, text) not in reader:
                 continue
             matcher = sub.postings(fieldname, text, weighting=weighting)
@@ -282,7 +351,7 @@ def _scores(view: SearcherView, query: Query, docs: set[int], deadline: Deadline
                 if deadline.passed():
                     return scores
                 scores[docnum + offset] += boost * score
-    for part, boost in fixed:
+    for part, boost in parts.fixed:
         for docnum in matching(view, part, docs, deadline):
             scores[docnum] += boost
     return scores
@@ -319,49 +388,6 @@ def _term_scores(matcher, wanted: set[int], lengths: list[int]):
         matcher._next_block()
 
 
-def _words_only(query: Query) -> Query:
-    """The query to score with: phrases as their words (the documents are already known
-    to contain the phrase), exclusions dropped."""
-    if isinstance(query, Phrase):
-        return And([Term(query.fieldname, word) for word in query.words])
-    if isinstance(query, AndNot | AndMaybe | Require):
-        return _words_only(query.a)
-    if isinstance(query, And | Or):
-        kept = [_words_only(q) for q in query.subqueries if not isinstance(q, Not)]
-        return type(query)(kept)
-    return query
-
-
-def _scored_parts(query: Query, reader) -> tuple[list[tuple[str, str, float]], list]:
-    """The scored terms of ``query`` (field, text, boost), expansions included, and its
-    constant-score parts (query, score)."""
-    terms: list[tuple[str, str, float]] = []
-    fixed: list[tuple[Query, float]] = []
-
-    def walk(q: Query, boost: float) -> None:
-        if isinstance(q, Not) or q is NullQuery:
-            return
-        if isinstance(q, ConstantScoreQuery):
-            fixed.append((q.child, boost * q.score))
-        elif isinstance(q, AndNot | AndMaybe | Require):
-            walk(q.a, boost * q.boost)
-            if not isinstance(q, AndNot):
-                walk(q.b, boost * q.boost)
-        elif isinstance(q, Term):
-            terms.append((q.fieldname, q.text, boost * q.boost))
-        elif isinstance(q, FuzzyTerm):
-            terms.extend(
-                (q.fieldname, _text(text), boost * q.boost)
-                for _field, text in q.expanded_terms(reader)
-            )
-        elif not q.is_leaf():
-            for child in q.children():
-                walk(child, boost * q.boost)
-
-    walk(query, 1.0)
-    return terms, fixed
-
-
 def facet_counts(view: SearcherView, docs: set[int]) -> dict[str, dict[str, int]]:
     """Counts per facet value over ``docs``; ``focus`` holds several values per document."""
     counts = {}
@@ -378,37 +404,6 @@ def facet_counts(view: SearcherView, docs: set[int]) -> dict[str, dict[str, int]
             _text(key): n for key, n in counted.most_common() if key not in (None, "", b"")
         }
     return counts
-
-
-def highlight_terms(query: Query, reader) -> dict[str, set[str]]:
-    """The index terms to mark in each field: the query's words and their expansions
-    (fuzzy names), never excluded words."""
-    terms: dict[str, set[str]] = {}
-
-    def add(fieldname: str, text) -> None:
-        terms.setdefault(fieldname, set()).add(_text(text))
-
-    def walk(q: Query) -> None:
-        if isinstance(q, Not):
-            return
-        if isinstance(q, AndNot | AndMaybe | Require):
-            walk(q.a)
-            if not isinstance(q, AndNot):
-                walk(q.b)
-        elif isinstance(q, Phrase):
-            for word in q.words:
-                add(q.fieldname, word)
-        elif isinstance(q, FuzzyTerm):
-            for _field, text in q.expanded_terms(reader):
-                add(q.fieldname, text)
-        elif isinstance(q, Term):
-            add(q.fieldname, q.text)
-        elif not q.is_leaf():
-            for child in q.children():
-                walk(child)
-
-    walk(query)
-    return terms
 
 
 def _text(value) -> str:
