@@ -279,6 +279,16 @@ def test_passages_find_every_spelling_of_a_term():
     assert highlight.passages("Quelle der Raumfahrt", {"raum"}) == []  # another word
 
 
+def test_passages_of_many_terms_find_the_same_words_by_their_beginnings():
+    text = "Die Großeltern, die Grosseltern und die Kinderbetreuung; Kindheit; Wohngeld"
+    terms = {index_term(w) for w in ["Großeltern", "Kinderbetreuung", "Wohngeld"]}
+    many = terms | {f"unbekannt{i}" for i in range(highlight.MANY_TERMS)}
+    (few,) = highlight.passages(text, terms)
+    (marked,) = highlight.passages(text, many)
+    assert marked == few
+    assert marked.count("«") == 4 and "«Großeltern»" in marked and "«Kindheit»" not in marked
+
+
 def test_a_rebuild_replaces_the_index_at_its_commit(backend):
     backend.update([entry(1, "Altbestand"), entry(2, "Altbestand")], [])
 

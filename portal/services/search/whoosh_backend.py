@@ -2,7 +2,8 @@
 
 Engineered around Whoosh's slow paths: segment readers kept open and shared by
 the searchers that follow commits (``whoosh_readers``); batched updates in one
-commit, merging only small segments; queries run as set algebra over posting
+commit, merging only small segments; segments that list each term's documents
+beside its postings (``whoosh_codec``); queries run as set algebra over those
 lists with facets from columns (``whoosh_run``); prefix queries need three
 letters and expand to the ``MAX_EXPANSIONS`` most frequent words, unscored; every
 query runs under a time limit and returns what it found so far. Cut prefixes and
@@ -51,6 +52,7 @@ from portal.services.search.backend import (
     short_prefix,
 )
 from portal.services.search.highlight import PASSAGES, passages
+from portal.services.search.whoosh_codec import PortalCodec
 from portal.services.search.whoosh_readers import ReaderPool
 from portal.services.search.whoosh_run import (
     Deadline,
@@ -72,7 +74,7 @@ REBUILD_MEMORY_MB = 256  # posting buffer of a full rebuild before it spills to 
 # A full rebuild analyses in this many worker processes (each writes a segment of its own).
 REBUILD_PROCS = min(4, os.cpu_count() or 1)
 # Written beside the index; an index of another version is rebuilt (``rebuilt``).
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"  # 3: segments with document id lists (PortalCodec)
 VERSION_FILE = "portal-schema-version"
 log = logging.getLogger(__name__)
 
@@ -156,7 +158,7 @@ class WhooshBackend:
         """A writer, and a searcher on the state it starts from to find what it deletes
         (from the shared segment readers: Whoosh would open every segment anew), committed
         with ``merge_small_segments``; cancelled on error."""
-        writer = self.ix.writer(timeout=WRITE_LOCK_TIMEOUT)
+        writer = self.ix.writer(timeout=WRITE_LOCK_TIMEOUT, codec=PortalCodec())
         searcher = self._readers.searcher()
         try:
             yield writer, searcher
@@ -196,7 +198,7 @@ class WhooshBackend:
         searches see the old index until then. Other writers wait meanwhile (outbox jobs
         that time out are retried)."""
         writer = self.ix.writer(
-            timeout=WRITE_LOCK_TIMEOUT, limitmb=REBUILD_MEMORY_MB,
+            timeout=WRITE_LOCK_TIMEOUT, limitmb=REBUILD_MEMORY_MB, codec=PortalCodec(),
             **({"procs": REBUILD_PROCS, "multisegment": True} if REBUILD_PROCS > 1 else {}),
         )  # fmt: skip
         count = 0

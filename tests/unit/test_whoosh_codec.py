@@ -1,0 +1,86 @@
+"""The portal codec's document id lists: the same documents as Whoosh's own postings, for
+every term of every kind of segment (rebuilt in two processes, added, merged, with
+deletions), and segments without them still searchable."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.services.search import whoosh_backend
+from portal.services.search.backend import SearchQuery
+from portal.services.search.whoosh_backend import WhooshBackend
+from portal.services.search.whoosh_codec import decode, encode, term_doc_ids
+from tests.unit.test_whoosh_engine import entry
+
+WORDS = [
+    "Wohnung",
+    "Kaution",
+    "Sprachkurs",
+    "Kita",
+    "Jobcenter",
+    "Anerkennung",
+    "Umzug",
+    "Praktikum",
+]
+
+
+@pytest.fixture
+def backend(tmp_path) -> WhooshBackend:
+    return WhooshBackend(tmp_path / "index")
+
+
+def _body(n: int) -> str:
+    return " ".join(w for i, w in enumerate(WORDS) if n % (i + 2) == 0) or "Notiz"
+
+
+def _whooshs_own(reader, fieldname, text) -> set[int]:
+    """Whoosh's reading of a term's postings, posting by posting (deletions left out)."""
+    return set(reader.postings(fieldname, text).all_ids())
+
+
+def test_id_lists_list_the_documents_of_whooshs_postings_for_every_term(backend, monkeypatch):
+    monkeypatch.setattr(whoosh_backend, "REBUILD_PROCS", 2)
+    monkeypatch.setattr(whoosh_backend, "SMALL_SEGMENTS", 3)
+    monkeypatch.setattr(whoosh_backend, "MERGE_DOCS", 100)
+    backend.rebuild([[entry(n, _body(n), case_id=n % 13) for n in range(k, k + 150)]
+                     for k in range(1, 600, 150)])  # fmt: skip
+    for n in range(600, 640):  # small segments, some merged together
+        backend.update([entry(n, _body(n), acl=["o1", "o2"])], remove_version_ids=[n - 555])
+    backend.update([], remove_version_ids=list(range(100, 400, 3)))
+    with backend._view() as view:
+        readers = [sub.reader() for sub, _offset, _end in view.leaves]
+        assert len(readers) >= 3 and any(r.has_deletions() for r in readers)
+        checked = 0
+        for reader in readers:
+            terms = reader._terms
+            for fieldname, tbytes in reader.all_terms():
+                fieldobj = reader.schema[fieldname]
+                postings = terms.matcher(fieldname, tbytes, fieldobj.format)  # deleted too
+                assert list(terms.doc_ids(fieldname, tbytes)) == list(postings.all_ids())
+                if fieldname not in ("version_id", "document_id", "case_id", "date"):
+                    text = fieldobj.from_bytes(tbytes)  # numbers have several terms each
+                    ids = term_doc_ids(reader, fieldname, text)
+                    assert ids == _whooshs_own(reader, fieldname, text), (fieldname, text)
+                checked += 1
+        assert checked > 500
+        assert term_doc_ids(readers[0], "body", "gibtsnicht") == frozenset()
+
+
+@pytest.mark.parametrize(
+    "docnums", [[0], [7], [0, 1, 2, 255], [3, 300, 70_000, 70_001, 2**24], list(range(0, 9000, 3))]
+)
+def test_id_lists_keep_any_gaps(docnums):
+    data = encode(docnums)
+    assert list(decode(data)) == docnums
+    assert len(data) <= 1 + len(docnums) * (1 if max(docnums) < 256 else 4)
+
+
+def test_a_segment_without_id_lists_is_read_from_its_postings(backend):
+    backend.update([entry(1, "Wohnung Kaution")], [])
+    with backend.ix.writer() as writer:  # Whoosh's own codec
+        writer.add_document(**whoosh_backend._fields(entry(2, "Wohnung")))
+    with backend._view() as view:
+        plain = [sub.reader() for sub, _o, _e in view.leaves if sub.reader().doc_count() == 1]
+        assert any(term_doc_ids(r, "body", "wohnung") is None for r in plain)
+    assert backend.search(SearchQuery(text="Wohnung"), ["o1"]).total == 2
+    assert backend.search(SearchQuery(text="Kaution"), ["o1"]).total == 1
