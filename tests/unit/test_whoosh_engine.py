@@ -343,3 +343,21 @@ def test_a_rebuild_in_two_processes_writes_segments_that_work_like_one(backend, 
     backend.update([entry(5, "Umzug"), entry(300, "Umzug")], [])
     assert sorted(found(backend, "Umzug")) == [5, 300]
     assert backend.search(SearchQuery(text="Wohnung"), ["o1"]).total == 348
+
+
+def test_fuzzy_words_are_whooshs_own_expansion(backend):
+    names = ["Mohammed Hassan", "Muhammad Hasan", "Mohamed Hassen", "Aleksandr Petrenko",
+             "Oleksandr Petrenko", "Amina Yusuf", "Amira Yousef", "Hasna Mahmoud"]  # fmt: skip
+    backend.update([entry(n, "Notiz", names=name) for n, name in enumerate(names, 1)], [])
+    backend.update([entry(20, "Notiz", names="Hassan Amin")], [])  # a second segment
+    with backend._view() as view:
+        reader = view.searcher.reader()
+        for word in ["hasan", "mohamed", "petrenko", "amina", "yusef", "olexandr", "x"]:
+            for maxdist, prefixlength in [(1, 1), (2, 1), (1, 0), (2, 2)]:
+                query = whoosh_run.FuzzyTerm("names", word, maxdist=maxdist,
+                                             prefixlength=prefixlength)  # fmt: skip
+                expected = sorted(text for _f, text in query.expanded_terms(reader))
+                assert view.fuzzy_words(query) == expected, (word, maxdist, prefixlength)
+        assert view.fuzzy_words(whoosh_run.FuzzyTerm("names", "hasan", maxdist=1)) == [
+            "hasan", "hasna", "hassan"
+        ]  # fmt: skip

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from flask import current_app, request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from portal.blueprints.api import DEFAULT_PER_PAGE, api_user, bp
 from portal.db import db_session
-from portal.models import Case
 from portal.services import audit, search
 from portal.services.errors import InvalidInput
 from portal.web import client_ip
@@ -33,12 +31,9 @@ def search_documents():
         session, "search", actor=user, object_type="search", ip=client_ip(),
         detail={"via": "api", "hits": result.total, "incomplete": result.incomplete},
     )  # fmt: skip
-    case_ids = {f.document.case_id for f in found}
-    rows = session.scalars(select(Case).where(Case.id.in_(case_ids))) if case_ids else []
-    references = {case.id: case.reference for case in rows}
     return {
         "total": result.total,
-        "hits": [hit_json(f, references[f.document.case_id]) for f in found],
+        "hits": [hit_json(f, f.document.case.reference) for f in found],
         "facets": {name: result.facets.get(name, {}) for name in FACETS},
         "page": query.page,
         "incomplete": result.incomplete,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, defer, selectinload
 
 from portal.models import (
     DOCUMENT_TYPES,
@@ -134,6 +134,13 @@ def reindex_all(session: Session, backend: SearchBackend) -> int:
 # What the access policy reads of a document's case, loaded with the documents.
 _WITH_CASE_ACCESS = (
     selectinload(Document.case).selectinload(Case.consents).selectinload(Consent.organisations)
+)
+
+
+_WITHOUT_TEXTS = (
+    defer(DocumentVersion.text),
+    defer(DocumentVersion.extracted_text),
+    defer(DocumentVersion.fields),
 )
 
 
@@ -273,7 +280,11 @@ def search(
     version_ids = [hit.version_id for hit in result.hits]
     versions = {
         v.id: v
-        for v in session.scalars(select(DocumentVersion).where(DocumentVersion.id.in_(version_ids)))
+        for v in session.scalars(
+            select(DocumentVersion)
+            .where(DocumentVersion.id.in_(version_ids))
+            .options(*_WITHOUT_TEXTS)  # a page of hits needs no document texts
+        )
     }
     documents = {
         d.id: d

@@ -232,7 +232,7 @@ class WhooshBackend:
             parsed, capped = self._parse(query.text, view.searcher)
             matched = matching(view, parsed, self._allowed(view, acl, query), deadline)
             start = (query.page - 1) * query.per_page
-            parts = query_parts(parsed, view.searcher.reader())
+            parts = query_parts(parsed, view)
             by_date = query.sort == "date"
             top = rank(view, parts, matched, start + query.per_page, by_date, deadline)
             terms = highlight_terms(parts)
