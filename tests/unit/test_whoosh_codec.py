@@ -38,6 +38,14 @@ def _whooshs_own(reader, fieldname, text) -> set[int]:
     return set(reader.postings(fieldname, text).all_ids())
 
 
+def _ids_and_weights(matcher) -> list[tuple[int, float]]:
+    found = []
+    while matcher.is_active():
+        found.append((matcher.id(), matcher.weight()))
+        matcher.next()
+    return found
+
+
 def test_id_lists_list_the_documents_of_whooshs_postings_for_every_term(backend, monkeypatch):
     monkeypatch.setattr(whoosh_backend, "REBUILD_PROCS", 2)
     monkeypatch.setattr(whoosh_backend, "SMALL_SEGMENTS", 3)
@@ -56,7 +64,10 @@ def test_id_lists_list_the_documents_of_whooshs_postings_for_every_term(backend,
             for fieldname, tbytes in reader.all_terms():
                 fieldobj = reader.schema[fieldname]
                 postings = terms.matcher(fieldname, tbytes, fieldobj.format)  # deleted too
-                assert list(terms.doc_ids(fieldname, tbytes)) == list(postings.all_ids())
+                ids, weights = terms.postings(fieldname, tbytes)
+                expected = _ids_and_weights(postings)
+                assert list(zip(ids, weights, strict=True)) == expected
+                assert list(terms.doc_ids(fieldname, tbytes)) == [d for d, _w in expected]
                 if fieldname not in ("version_id", "document_id", "case_id", "date"):
                     text = fieldobj.from_bytes(tbytes)  # numbers have several terms each
                     ids = term_doc_ids(reader, fieldname, text)
@@ -70,9 +81,15 @@ def test_id_lists_list_the_documents_of_whooshs_postings_for_every_term(backend,
     "docnums", [[0], [7], [0, 1, 2, 255], [3, 300, 70_000, 70_001, 2**24], list(range(0, 9000, 3))]
 )
 def test_id_lists_keep_any_gaps(docnums):
-    data = encode(docnums)
-    assert list(decode(data)) == docnums
-    assert len(data) <= 1 + len(docnums) * (1 if max(docnums) < 256 else 4)
+    data = encode(docnums, [float(d % 300) for d in docnums])
+    ids, weights = decode(data)
+    assert list(ids) == docnums and list(weights) == [d % 300 for d in docnums]
+    assert len(data) <= 6 + len(docnums) * (1 if max(docnums) < 256 else 4) + 2 * len(docnums)
+
+
+def test_frequencies_that_are_no_counts_are_kept_exactly():
+    ids, weights = decode(encode([1, 2], [1.5, 0.1]))
+    assert list(ids) == [1, 2] and list(weights) == [1.5, 0.1]
 
 
 def test_a_segment_without_id_lists_is_read_from_its_postings(backend):

@@ -1,16 +1,19 @@
-"""Whoosh's codec, plus a list of document ids per term beside each segment's postings.
+"""Whoosh's codec, plus each term's documents and frequencies beside a segment's postings.
 
 Whoosh keeps a term's postings in blocks that hold ids, frequencies and word positions
-in one compressed pickle: knowing which documents hold a word costs reading all of it
-(a prefix query read 130,000 postings this way and spent 180 ms at 20,000 documents).
-``PortalCodec`` writes every term's document ids a second time, while Whoosh writes the
-postings anyway (new segments, merges and rebuilds alike): delta-coded in the smallest
-array that holds them, in a hash file of the segment (``.ids``, ~1-2 bytes per posting).
-Reading them is an array copy and a running sum, both in C.
+in one compressed pickle: knowing which documents hold a word, or how often, costs
+reading all of it (a prefix query read 130,000 postings this way and spent 180 ms at
+20,000 documents; scoring a common word at 100,000 documents 100 ms). ``PortalCodec``
+writes every term's document ids and frequencies a second time, while Whoosh writes
+the postings anyway (new segments, merges and rebuilds alike): the ids delta-coded,
+both in the smallest array type that holds them, in a hash file of the segment
+(``.ids``, ~2-3 bytes per posting). Reading them is an array copy and a running sum,
+both in C.
 """
 
 from __future__ import annotations
 
+import struct
 import sys
 from array import array
 from collections.abc import Iterable
@@ -24,6 +27,7 @@ from whoosh.system import pack_ushort
 
 IDS_EXT = ".ids"
 _LITTLE = sys.byteorder == "little"  # the files are little-endian on every machine
+_COUNT = struct.Struct("<I")
 
 
 class PortalCodec(W3Codec):
@@ -46,18 +50,21 @@ class _IdsFieldWriter(W3FieldWriter):
         super().__init__(codec, storage, segment)
         self._ids = HashWriter(self._create_file(IDS_EXT))
         self._docnums: list[int] = []
+        self._weights: list[float] = []
 
     def start_term(self, btext):
         super().start_term(btext)
-        self._docnums = []
+        self._docnums, self._weights = [], []
 
     def add(self, docnum, weight, vbytes, length):
         self._docnums.append(docnum)
+        self._weights.append(weight)
         self._postwriter.add_posting(docnum, weight, vbytes, length)
 
     def finish_term(self):
         super().finish_term()
-        self._ids.add(pack_ushort(self._fieldid) + self._btext, encode(self._docnums))
+        key = pack_ushort(self._fieldid) + self._btext
+        self._ids.add(key, encode(self._docnums, self._weights))
 
     def close(self):
         super().close()
@@ -65,7 +72,7 @@ class _IdsFieldWriter(W3FieldWriter):
 
 
 class _IdsTermsReader(W3TermsReader):
-    """A ``W3TermsReader`` (sharing the opened one's files) with ``doc_ids``."""
+    """A ``W3TermsReader`` (sharing the opened one's files) with ``doc_ids``, ``postings``."""
 
     def __init__(self, reader: W3TermsReader, ids: HashReader) -> None:
         self.__dict__.update(reader.__dict__)
@@ -74,31 +81,63 @@ class _IdsTermsReader(W3TermsReader):
     def doc_ids(self, fieldname: str, tbytes: bytes) -> Iterable[int]:
         """The documents holding a term, deleted ones included, ascending."""
         data = self._ids.get(self._keycoder(fieldname, tbytes))
-        return decode(data) if data is not None else ()
+        return decode(data)[0] if data is not None else ()
+
+    def postings(self, fieldname: str, tbytes: bytes) -> tuple[Iterable[int], array] | None:
+        """(documents, frequencies) of a term, deleted documents included; None if absent."""
+        data = self._ids.get(self._keycoder(fieldname, tbytes))
+        return decode(data) if data is not None else None
 
     def close(self):
         super().close()
         self._ids.close()
 
 
-def encode(docnums: list[int]) -> bytes:
-    """Ascending document numbers as a type code and the array of their differences."""
+def encode(docnums: list[int], weights: list[float]) -> bytes:
+    """Ascending document numbers and their term frequencies: how many, then each as a
+    type code and an array (the numbers as their differences)."""
     deltas = [docnums[0], *map(sub, docnums[1:], docnums)]
-    top = max(deltas)
-    code = "B" if top < 2**8 else "H" if top < 2**16 else "I"
-    values = array(code, deltas)
-    if not _LITTLE:
-        values.byteswap()
-    return code.encode() + values.tobytes()
+    return _COUNT.pack(len(docnums)) + _packed(deltas) + _packed(weights)
 
 
-def decode(data: bytes) -> Iterable[int]:
-    """The document numbers of ``encode``."""
-    values = array(chr(data[0]))
-    values.frombytes(memoryview(data)[1:])
+def _packed(values: list) -> bytes:
+    """A type code and the values in the smallest array type that holds them exactly."""
+    top = max(values)
+    if all(isinstance(v, int) or v.is_integer() for v in values) and min(values) >= 0:
+        code = "B" if top < 2**8 else "H" if top < 2**16 else "I"
+        packed = array(code, map(int, values))
+    else:
+        code, packed = "d", array("d", values)
+    if not _LITTLE:
+        packed.byteswap()
+    return code.encode() + packed.tobytes()
+
+
+def decode(data: bytes) -> tuple[Iterable[int], array]:
+    """The document numbers and frequencies of ``encode``."""
+    (count,) = _COUNT.unpack_from(data)
+    view = memoryview(data)
+    deltas, after = _unpacked(view, _COUNT.size, count)
+    weights, _end = _unpacked(view, after, count)
+    return accumulate(deltas), weights
+
+
+def _unpacked(view: memoryview, at: int, count: int) -> tuple[array, int]:
+    values = array(chr(view[at]))
+    end = at + 1 + count * values.itemsize
+    values.frombytes(view[at + 1 : end])
     if not _LITTLE:
         values.byteswap()
-    return accumulate(values)
+    return values, end
+
+
+def term_postings(reader: SegmentReader, fieldname: str, text) -> tuple | None:
+    """(documents, frequencies) of a term in one segment, deleted documents included:
+    ``((), ())`` for an absent term; None when the segment was written without them."""
+    terms = reader._terms
+    if not isinstance(terms, _IdsTermsReader):
+        return None
+    return terms.postings(fieldname, reader.schema[fieldname].to_bytes(text)) or ((), ())
 
 
 def term_doc_ids(reader: SegmentReader, fieldname: str, text) -> frozenset[int] | None:

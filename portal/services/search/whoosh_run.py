@@ -39,7 +39,7 @@ from whoosh.query import (
 )
 from whoosh.scoring import WeightLengthScorer
 
-from portal.services.search.whoosh_codec import term_doc_ids
+from portal.services.search.whoosh_codec import term_doc_ids, term_postings
 from portal.services.search.whoosh_readers import ReaderPool
 
 FACETS = ("type", "phase", "focus", "organisation", "year")
@@ -387,11 +387,16 @@ def _scores(view: SearcherView, parts: QueryParts, docs: set[int], deadline: Dea
         for fieldname, text, boost in parts.terms if wanted else ():
             if (fieldname, text) not in reader:
                 continue
-            matcher = sub.postings(fieldname, text, weighting=weighting)
             lengths = view.pool.derived(
                 reader, ("lengths", fieldname), lambda r=reader, f=fieldname: _lengths(r, f)
             )
-            for docnum, score in _term_scores(matcher, wanted, lengths):
+            scorer = weighting.scorer(sub, fieldname, text)
+            listed = term_postings(reader, fieldname, text)
+            if listed is not None and isinstance(scorer, WeightLengthScorer):
+                found = _listed_scores(*listed, wanted, lengths, scorer._score)
+            else:
+                found = _term_scores(sub.postings(fieldname, text, weighting), wanted, lengths)
+            for docnum, score in found:
                 if deadline.passed():
                     return scores
                 scores[docnum + offset] += boost * score
@@ -406,10 +411,18 @@ def _lengths(reader, fieldname: str) -> list[int]:
     return [reader.doc_field_length(d, fieldname, 1) for d in range(reader.doc_count_all())]
 
 
+def _listed_scores(ids, weights, wanted: set[int], lengths: list[int], bm25):
+    """(document, score) for the ``wanted`` documents of a term's listed ids and
+    frequencies (``whoosh_codec``)."""
+    for docnum, weight in zip(ids, weights, strict=True):
+        if docnum in wanted:
+            yield docnum, bm25(weight, lengths[docnum])
+
+
 def _term_scores(matcher, wanted: set[int], lengths: list[int]):
-    """(document, score) for the ``wanted`` documents (none deleted) in one term's postings:
-    a codec block at a time, skipping blocks that hold none of them; ``lengths`` are the
-    field's lengths per document."""
+    """(document, score) for the ``wanted`` documents (none deleted) in one term's postings
+    (a segment written without id lists): a codec block at a time, skipping blocks that
+    hold none of them; ``lengths`` are the field's lengths per document."""
     if isinstance(matcher, FilterMatcher):  # deletions: ``wanted`` holds none anyway
         matcher = matcher.child
     scorer = getattr(matcher, "scorer", None)
