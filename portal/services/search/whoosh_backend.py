@@ -74,7 +74,7 @@ REBUILD_MEMORY_MB = 256  # posting buffer of a full rebuild before it spills to 
 # A full rebuild analyses in this many worker processes (each writes a segment of its own).
 REBUILD_PROCS = min(4, os.cpu_count() or 1)
 # Written beside the index; an index of another version is rebuilt (``rebuilt``).
-SCHEMA_VERSION = "3"  # 3: segments with document id lists (PortalCodec)
+SCHEMA_VERSION = "4"  # 4: segments with document ids and frequencies (PortalCodec)
 VERSION_FILE = "portal-schema-version"
 log = logging.getLogger(__name__)
 
