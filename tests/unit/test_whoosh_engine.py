@@ -316,6 +316,22 @@ def test_scores_are_whooshs_own_bm25(backend):
     assert all(own[h.version_id] == h.score for h in result.hits)
 
 
+def test_prefix_parts_add_their_fixed_score_to_the_documents_they_match(backend):
+    backend.update(
+        [entry(1, "Kindergeld Wohnung"), entry(2, "Kindergeld"), entry(3, "Wohnung"),
+         entry(4, "Kita -Kinderarzt"), entry(5, "Wohnung Wohnung Kinderarzt")], [],
+    )  # fmt: skip
+    scores = {}
+    for text in ["Kinder* OR Wohnung", "Wohnung"]:
+        result = backend.search(SearchQuery(text=text, per_page=50), ["o1"])
+        scores[text] = {hit.version_id: hit.score for hit in result.hits}
+    both, words = scores["Kinder* OR Wohnung"], scores["Wohnung"]
+    assert set(both) == {1, 2, 3, 4, 5}
+    assert both[2] == both[4] == 1.0  # the prefix alone: its fixed score
+    assert both[3] == words[3] and both[1] == pytest.approx(words[1] + 1.0)
+    assert both[5] == pytest.approx(words[5] + 1.0)
+
+
 def test_prefixes_expand_to_their_most_frequent_words_and_say_when_cut(backend, monkeypatch):
     monkeypatch.setattr(whoosh_backend, "MAX_EXPANSIONS", 2)
     backend.update(

@@ -230,9 +230,10 @@ class WhooshBackend:
         deadline = Deadline(TIME_LIMIT_SECONDS)
         with self._view() as view:
             parsed, capped = self._parse(query.text, view.searcher)
-            matched = matching(view, parsed, self._allowed(view, acl, query), deadline)
-            start = (query.page - 1) * query.per_page
             parts = query_parts(parsed, view)
+            allowed = self._allowed(view, acl, query)
+            matched = matching(view, parsed, allowed, deadline, parts.fixed_docs)
+            start = (query.page - 1) * query.per_page
             by_date = query.sort == "date"
             top = rank(view, parts, matched, start + query.per_page, by_date, deadline)
             terms = highlight_terms(parts)

@@ -14,10 +14,12 @@ import bisect
 import heapq
 import threading
 import time
+from array import array
 from collections import Counter, OrderedDict
 from collections.abc import Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -77,7 +79,7 @@ class SearcherView:
             for sub, offset in searcher.leaf_searchers()
             if sub.reader().doc_count_all()  # an empty index has a reader of no segment
         ]
-        self._columns: dict[str, list] = {}
+        self._columns: dict[str, tuple] = {}
         self._sets: dict[tuple, frozenset[int]] = {}
         self._terms: OrderedDict[tuple, frozenset[int]] = OrderedDict()
         self._lexicons: dict[str, list[str]] = {}
@@ -85,18 +87,21 @@ class SearcherView:
         self._lock = threading.Lock()
         self.users = 0  # queries running on it (counted by the backend under its lock)
 
-    def column(self, name: str) -> list:
+    def column(self, name: str) -> tuple:
         """The values of sortable field ``name``, indexed by global document number (built
-        from per-segment lists the pool keeps while a segment lives)."""
+        from per-segment tuples the pool keeps while a segment lives; tuples of strings and
+        dates, unlike lists, drop out of Python's garbage collector's rounds)."""
         values = self._columns.get(name)
         if values is None:
-            values = []
+            parts = []
             for sub, _offset, _end in self.leaves:
                 reader = sub.reader()
-                values += self.pool.derived(
-                    reader, ("column", name), lambda r=reader: list(r.column_reader(name))
+                parts.append(
+                    self.pool.derived(
+                        reader, ("column", name), lambda r=reader: tuple(r.column_reader(name))
+                    )
                 )
-            self._columns[name] = values
+            values = self._columns[name] = tuple(chain.from_iterable(parts))
         return values
 
     def filter_docs(self, fieldname: str, value) -> frozenset[int]:
@@ -217,33 +222,43 @@ def posting_ids(matcher) -> set[int]:
     return set(ids) - deleted
 
 
-def matching(view: SearcherView, query: Query, within: set[int], deadline: Deadline) -> set[int]:
-    """The documents of ``within`` that ``query`` matches."""
+def matching(
+    view: SearcherView, query: Query, within: set[int], deadline: Deadline, found=None
+) -> set[int]:
+    """The documents of ``within`` that ``query`` matches; those of its constant-score parts
+    go into ``found`` (by ``id`` of the part) when given, for scoring them later."""
     if query is NullQuery:
         return set()
     if isinstance(query, Term):
         return view.term_docs(query.fieldname, query.text) & within
     if isinstance(query, ConstantScoreQuery):
-        return matching(view, query.child, within, deadline)
+        docs = matching(view, query.child, within, deadline, found)
+        if found is not None:
+            found[id(query.child)] = docs
+        return docs
     if isinstance(query, AndNot):
-        return matching(view, query.a, within, deadline) - matching(view, query.b, within, deadline)
+        return matching(view, query.a, within, deadline, found) - matching(
+            view, query.b, within, deadline, found
+        )
     if isinstance(query, AndMaybe):
-        return matching(view, query.a, within, deadline)
+        return matching(view, query.a, within, deadline, found)
     if isinstance(query, Require):
-        return matching(view, query.a, within, deadline) & matching(view, query.b, within, deadline)
+        return matching(view, query.a, within, deadline, found) & matching(
+            view, query.b, within, deadline, found
+        )
     if isinstance(query, Not):
-        return within - matching(view, query.query, within, deadline)
+        return within - matching(view, query.query, within, deadline, found)
     if isinstance(query, And):
         docs = set(within)
         for child in sorted(query.subqueries, key=lambda q: isinstance(q, Not | Phrase)):
-            docs = matching(view, child, docs, deadline)  # narrows as it goes
+            docs = matching(view, child, docs, deadline, found)  # narrows as it goes
             if not docs:
                 break
         return docs
     if isinstance(query, Or):
         docs: set[int] = set()
         for child in query.subqueries:
-            docs |= matching(view, child, within, deadline)
+            docs |= matching(view, child, within, deadline, found)
         return docs
     if isinstance(query, Phrase):
         return _phrase_docs(view, query, within, deadline)
@@ -304,6 +319,7 @@ class QueryParts:
 
     terms: list[tuple[str, str, float]]
     fixed: list[tuple[Query, float]]
+    fixed_docs: dict[int, set[int]] = field(default_factory=dict)  # ``matching``'s ``found``
 
 
 def query_parts(query: Query, view: SearcherView) -> QueryParts:
@@ -401,17 +417,20 @@ def _scores(view: SearcherView, parts: QueryParts, docs: set[int], deadline: Dea
                     return scores
                 scores[docnum + offset] += boost * score
     for part, boost in parts.fixed:
-        for docnum in matching(view, part, docs, deadline):
+        known = parts.fixed_docs.get(id(part))
+        for docnum in known & docs if known is not None else matching(view, part, docs, deadline):
             scores[docnum] += boost
     return scores
 
 
-def _lengths(reader, fieldname: str) -> list[int]:
+def _lengths(reader, fieldname: str) -> array:
     """The length of field ``fieldname`` of each document of a segment (as BM25 reads it)."""
-    return [reader.doc_field_length(d, fieldname, 1) for d in range(reader.doc_count_all())]
+    return array(
+        "I", (reader.doc_field_length(d, fieldname, 1) for d in range(reader.doc_count_all()))
+    )
 
 
-def _listed_scores(ids, weights, wanted: set[int], lengths: list[int], bm25):
+def _listed_scores(ids, weights, wanted: set[int], lengths: array, bm25):
     """(document, score) for the ``wanted`` documents of a term's listed ids and
     frequencies (``whoosh_codec``)."""
     for docnum, weight in zip(ids, weights, strict=True):
@@ -419,7 +438,7 @@ def _listed_scores(ids, weights, wanted: set[int], lengths: list[int], bm25):
             yield docnum, bm25(weight, lengths[docnum])
 
 
-def _term_scores(matcher, wanted: set[int], lengths: list[int]):
+def _term_scores(matcher, wanted: set[int], lengths: array):
     """(document, score) for the ``wanted`` documents (none deleted) in one term's postings
     (a segment written without id lists): a codec block at a time, skipping blocks that
     hold none of them; ``lengths`` are the field's lengths per document."""
