@@ -1,12 +1,12 @@
 """Running a parsed query on an open Whoosh searcher, the fast way.
 
 Whoosh scores every match and computes facets hit by hit in Python. Here the
-documents a query matches are sets built from posting lists (set algebra in C),
-narrowed at once to what the user may see; facets are counted from column
-arrays kept per searcher; phrases are verified only for documents the user may
-see; only those documents are scored. Every loop watches a deadline and stops
-with what it has, marked incomplete.
-"""
+documents a query matches are sets built from each segment's id lists (set algebra
+in C; ``whoosh_codec``), narrowed at once to what the user may see; facets are
+counted from column tuples kept per searcher; phrases are verified from positions
+only for documents the user may see; only those documents are scored, from the
+listed term frequencies. Every loop watches a deadline and stops with what it has,
+marked incomplete."""
 
 from __future__ import annotations
 
