@@ -84,6 +84,7 @@ def test_id_lists_keep_any_gaps(docnums):
     data = encode(docnums, [float(d % 300) for d in docnums])
     ids, weights = decode(data)
     assert list(ids) == docnums and list(weights) == [d % 300 for d in docnums]
+    assert list(decode(data, offset=1000)[0]) == [d + 1000 for d in docnums]  # later segments
     assert len(data) <= 6 + len(docnums) * (1 if max(docnums) < 256 else 4) + 2 * len(docnums)
 
 

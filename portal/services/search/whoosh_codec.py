@@ -17,7 +17,7 @@ import struct
 import sys
 from array import array
 from collections.abc import Iterable
-from itertools import accumulate
+from itertools import accumulate, islice
 from operator import sub
 
 from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter, W3TermsReader
@@ -78,10 +78,11 @@ class _IdsTermsReader(W3TermsReader):
         self.__dict__.update(reader.__dict__)
         self._ids = ids
 
-    def doc_ids(self, fieldname: str, tbytes: bytes) -> Iterable[int]:
-        """The documents holding a term, deleted ones included, ascending."""
+    def doc_ids(self, fieldname: str, tbytes: bytes, offset: int = 0) -> Iterable[int]:
+        """The documents holding a term, deleted ones included, ascending (numbered from
+        ``offset``)."""
         data = self._ids.get(self._keycoder(fieldname, tbytes))
-        return decode(data)[0] if data is not None else ()
+        return decode(data, offset)[0] if data is not None else ()
 
     def postings(self, fieldname: str, tbytes: bytes) -> tuple[Iterable[int], array] | None:
         """(documents, frequencies) of a term, deleted documents included; None if absent."""
@@ -113,13 +114,13 @@ def _packed(values: list) -> bytes:
     return code.encode() + packed.tobytes()
 
 
-def decode(data: bytes) -> tuple[Iterable[int], array]:
-    """The document numbers and frequencies of ``encode``."""
+def decode(data: bytes, offset: int = 0) -> tuple[Iterable[int], array]:
+    """The document numbers (plus ``offset``) and frequencies of ``encode``."""
     (count,) = _COUNT.unpack_from(data)
     view = memoryview(data)
     deltas, after = _unpacked(view, _COUNT.size, count)
     weights, _end = _unpacked(view, after, count)
-    return accumulate(deltas), weights
+    return islice(accumulate(deltas, initial=offset), 1, None), weights
 
 
 def _unpacked(view: memoryview, at: int, count: int) -> tuple[array, int]:
@@ -140,11 +141,16 @@ def term_postings(reader: SegmentReader, fieldname: str, text) -> tuple | None:
     return terms.postings(fieldname, reader.schema[fieldname].to_bytes(text)) or ((), ())
 
 
-def term_doc_ids(reader: SegmentReader, fieldname: str, text) -> frozenset[int] | None:
-    """The documents of one segment holding a term (deleted ones left out), from the id
-    lists; None when the segment was written without them (another codec)."""
+def term_doc_ids(
+    reader: SegmentReader, fieldname: str, text, offset: int = 0
+) -> frozenset[int] | None:
+    """The documents of one segment holding a term (deleted ones left out), numbered from
+    ``offset``, from the id lists; None when the segment was written without them."""
     terms = reader._terms
     if not isinstance(terms, _IdsTermsReader):
         return None
-    docs = frozenset(terms.doc_ids(fieldname, reader.schema[fieldname].to_bytes(text)))
-    return docs - reader.deleted_docs_set if reader.has_deletions() else docs
+    tbytes = reader.schema[fieldname].to_bytes(text)
+    docs = frozenset(terms.doc_ids(fieldname, tbytes, offset))
+    if not reader.has_deletions():
+        return docs
+    return docs.difference(d + offset for d in reader.deleted_docs_set)

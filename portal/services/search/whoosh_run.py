@@ -143,8 +143,7 @@ class SearcherView:
                 return docs
         found: set[int] = set()
         for sub, offset, _end in self.leaves:
-            ids = _segment_docs(sub.reader(), fieldname, text)
-            found.update(ids if offset == 0 else (docnum + offset for docnum in ids))
+            found.update(_segment_docs(sub.reader(), fieldname, text, offset))
         docs = frozenset(found)
         with self._lock:
             self._terms[key] = docs
@@ -194,15 +193,15 @@ class SearcherView:
                 yield sub, offset, mine
 
 
-def _segment_docs(reader, fieldname: str, text) -> frozenset[int]:
-    """The documents of one segment holding a term: from the portal codec's id lists, or
-    for a segment written without them, from the postings."""
-    docs = term_doc_ids(reader, fieldname, text)
+def _segment_docs(reader, fieldname: str, text, offset: int = 0) -> frozenset[int]:
+    """The documents of one segment holding a term, numbered from ``offset``: from the
+    portal codec's id lists, or for a segment written without them, from the postings."""
+    docs = term_doc_ids(reader, fieldname, text, offset)
     if docs is not None:
         return docs
     if (fieldname, text) not in reader:
         return frozenset()
-    return frozenset(posting_ids(reader.postings(fieldname, text)))
+    return frozenset(d + offset for d in posting_ids(reader.postings(fieldname, text)))
 
 
 def posting_ids(matcher) -> set[int]:
