@@ -102,3 +102,13 @@ def test_a_segment_without_id_lists_is_read_from_its_postings(backend):
         assert any(term_doc_ids(r, "body", "wohnung") is None for r in plain)
     assert backend.search(SearchQuery(text="Wohnung"), ["o1"]).total == 2
     assert backend.search(SearchQuery(text="Kaution"), ["o1"]).total == 1
+    assert backend.search(SearchQuery(text="Wohn*"), ["o1"]).total == 2
+
+
+def test_prefixes_leave_out_deleted_and_replaced_documents(backend, monkeypatch):
+    monkeypatch.setattr(whoosh_backend, "REBUILD_PROCS", 2)
+    backend.rebuild([[entry(n, f"Kindergeld Kinderarzt{n % 3}") for n in range(1, 300)]])
+    backend.update([entry(7, "Umzug")], remove_version_ids=[8, 150, 299])
+    result = backend.search(SearchQuery(text="Kinder*", per_page=500), ["o1"])
+    assert result.total == 295 and {7, 8, 150, 299}.isdisjoint(h.version_id for h in result.hits)
+    assert backend.search(SearchQuery(text="Kinderarzt1*"), ["o1"]).total == 99  # 7 replaced

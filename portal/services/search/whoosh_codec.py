@@ -84,10 +84,11 @@ class _IdsTermsReader(W3TermsReader):
         data = self._ids.get(self._keycoder(fieldname, tbytes))
         return decode(data, offset)[0] if data is not None else ()
 
-    def postings(self, fieldname: str, tbytes: bytes) -> tuple[Iterable[int], array] | None:
-        """(documents, frequencies) of a term, deleted documents included; None if absent."""
+    def postings(self, fieldname: str, tbytes: bytes, offset: int = 0) -> tuple | None:
+        """(documents numbered from ``offset``, frequencies) of a term, deleted documents
+        included; None if absent."""
         data = self._ids.get(self._keycoder(fieldname, tbytes))
-        return decode(data) if data is not None else None
+        return decode(data, offset) if data is not None else None
 
     def close(self):
         super().close()
@@ -103,10 +104,11 @@ def encode(docnums: list[int], weights: list[float]) -> bytes:
 
 def _packed(values: list) -> bytes:
     """A type code and the values in the smallest array type that holds them exactly."""
-    top = max(values)
-    if all(isinstance(v, int) or v.is_integer() for v in values) and min(values) >= 0:
+    whole = list(map(int, values))  # frequencies come as floats, mostly whole numbers
+    top = max(whole)
+    if whole == values and min(whole) >= 0 and top < 2**32:
         code = "B" if top < 2**8 else "H" if top < 2**16 else "I"
-        packed = array(code, map(int, values))
+        packed = array(code, whole)
     else:
         code, packed = "d", array("d", values)
     if not _LITTLE:
@@ -132,13 +134,15 @@ def _unpacked(view: memoryview, at: int, count: int) -> tuple[array, int]:
     return values, end
 
 
-def term_postings(reader: SegmentReader, fieldname: str, text) -> tuple | None:
-    """(documents, frequencies) of a term in one segment, deleted documents included:
-    ``((), ())`` for an absent term; None when the segment was written without them."""
+def term_postings(reader: SegmentReader, fieldname: str, text, offset: int = 0) -> tuple | None:
+    """(documents numbered from ``offset``, frequencies) of a term in one segment, deleted
+    documents included: ``((), ())`` for an absent term; None when the segment was
+    written without them."""
     terms = reader._terms
     if not isinstance(terms, _IdsTermsReader):
         return None
-    return terms.postings(fieldname, reader.schema[fieldname].to_bytes(text)) or ((), ())
+    tbytes = reader.schema[fieldname].to_bytes(text)
+    return terms.postings(fieldname, tbytes, offset) or ((), ())
 
 
 def term_doc_ids(

@@ -231,7 +231,11 @@ def matching(
     if isinstance(query, Term):
         return view.term_docs(query.fieldname, query.text) & within
     if isinstance(query, ConstantScoreQuery):
-        docs = matching(view, query.child, within, deadline, found)
+        child = query.child
+        if isinstance(child, Or) and all(isinstance(q, Term) for q in child.subqueries):
+            docs = _any_term_docs(view, child.subqueries, within)  # a prefix's expansions
+        else:
+            docs = matching(view, child, within, deadline, found)
         if found is not None:
             found[id(query.child)] = docs
         return docs
@@ -267,6 +271,22 @@ def matching(
             docs |= view.term_docs(query.fieldname, word) & within
         return docs
     return set(view.searcher.docs_for_query(query)) & within
+
+
+def _any_term_docs(view: SearcherView, terms: list[Term], within: set[int]) -> set[int]:
+    """The documents of ``within`` holding any of ``terms``: one set filled from all their
+    id lists (hundreds for a prefix), instead of a set per term. The lists include
+    deleted documents; ``within`` never does (it is made of ``filter_docs`` sets)."""
+    docs: set[int] = set()
+    for sub, offset, _end in view.leaves:
+        reader = sub.reader()
+        for term in terms:
+            listed = term_postings(reader, term.fieldname, term.text, offset)
+            if listed is None:  # a segment without id lists
+                docs.update(_segment_docs(reader, term.fieldname, term.text, offset))
+            else:
+                docs.update(listed[0])
+    return docs & within
 
 
 def _phrase_docs(view: SearcherView, phrase: Phrase, within: set[int], deadline: Deadline):
@@ -396,25 +416,26 @@ def _scores(view: SearcherView, parts: QueryParts, docs: set[int], deadline: Dea
     plus the fixed score of unscored parts (bounded prefixes)."""
     scores: dict[int, float] = dict.fromkeys(docs, 0.0)
     weighting = view.searcher.weighting
-    for sub, offset, end in view.leaves:
-        wanted = {d - offset for d in docs if offset <= d < end}
+    for sub, offset, end in view.leaves if parts.terms else ():
         reader = sub.reader()
-        for fieldname, text, boost in parts.terms if wanted else ():
+        for fieldname, text, boost in parts.terms:
             if (fieldname, text) not in reader:
                 continue
             lengths = view.pool.derived(
                 reader, ("lengths", fieldname), lambda r=reader, f=fieldname: _lengths(r, f)
             )
             scorer = weighting.scorer(sub, fieldname, text)
-            listed = term_postings(reader, fieldname, text)
+            listed = term_postings(reader, fieldname, text, offset)
             if listed is not None and isinstance(scorer, WeightLengthScorer):
-                found = _listed_scores(*listed, wanted, lengths, scorer._score)
+                found = _listed_scores(*listed, docs, lengths, offset, scorer._score)
             else:
-                found = _term_scores(sub.postings(fieldname, text, weighting), wanted, lengths)
+                wanted = {d - offset for d in docs if offset <= d < end}
+                matcher = sub.postings(fieldname, text, weighting)
+                found = ((d + offset, x) for d, x in _term_scores(matcher, wanted, lengths))
             for docnum, score in found:
                 if deadline.passed():
                     return scores
-                scores[docnum + offset] += boost * score
+                scores[docnum] += boost * score
     for part, boost in parts.fixed:
         known = parts.fixed_docs.get(id(part))
         for docnum in known & docs if known is not None else matching(view, part, docs, deadline):
@@ -429,12 +450,12 @@ def _lengths(reader, fieldname: str) -> array:
     )
 
 
-def _listed_scores(ids, weights, wanted: set[int], lengths: array, bm25):
-    """(document, score) for the ``wanted`` documents of a term's listed ids and
-    frequencies (``whoosh_codec``)."""
+def _listed_scores(ids, weights, wanted: set[int], lengths: array, offset: int, bm25):
+    """(document, score) for the ``wanted`` documents of a term's listed ids (numbered from
+    ``offset``) and frequencies (``whoosh_codec``)."""
     for docnum, weight in zip(ids, weights, strict=True):
         if docnum in wanted:
-            yield docnum, bm25(weight, lengths[docnum])
+            yield docnum, bm25(weight, lengths[docnum - offset])
 
 
 def _term_scores(matcher, wanted: set[int], lengths: array):
