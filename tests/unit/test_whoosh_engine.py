@@ -377,3 +377,10 @@ def test_fuzzy_words_are_whooshs_own_expansion(backend):
         assert view.fuzzy_words(whoosh_run.FuzzyTerm("names", "hasan", maxdist=1)) == [
             "hasan", "hasna", "hassan"
         ]  # fmt: skip
+
+
+def test_entries_with_an_empty_field_are_scored_beside_others(backend):
+    backend.update([entry(1, "Wohnung", names=""), entry(2, "Wohnung Amina", names="Amina")], [])
+    result = backend.search(SearchQuery(text="Amina Wohnung"), ["o1"])
+    assert [hit.version_id for hit in result.hits] == [2]
+    assert sorted(found(backend, "Wohnung")) == [1, 2]

@@ -444,10 +444,10 @@ def _scores(view: SearcherView, parts: QueryParts, docs: set[int], deadline: Dea
 
 
 def _lengths(reader, fieldname: str) -> array:
-    """The length of field ``fieldname`` of each document of a segment (as BM25 reads it)."""
-    return array(
-        "I", (reader.doc_field_length(d, fieldname, 1) for d in range(reader.doc_count_all()))
-    )
+    """The length of field ``fieldname`` of each document of a segment (as BM25 reads it;
+    0 where the field is empty: Whoosh says None, and no term of the field is there)."""
+    lengths = (reader.doc_field_length(d, fieldname, 1) for d in range(reader.doc_count_all()))
+    return array("I", (length or 0 for length in lengths))
 
 
 def _listed_scores(ids, weights, wanted: set[int], lengths: array, offset: int, bm25):
