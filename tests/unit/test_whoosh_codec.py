@@ -67,7 +67,6 @@ def test_id_lists_list_the_documents_of_whooshs_postings_for_every_term(backend,
                 ids, weights = terms.postings(fieldname, tbytes)
                 expected = _ids_and_weights(postings)
                 assert list(zip(ids, weights, strict=True)) == expected
-                assert list(terms.doc_ids(fieldname, tbytes)) == [d for d, _w in expected]
                 if fieldname not in ("version_id", "document_id", "case_id", "date"):
                     text = fieldobj.from_bytes(tbytes)  # numbers have several terms each
                     ids = term_doc_ids(reader, fieldname, text)

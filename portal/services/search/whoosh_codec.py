@@ -72,17 +72,11 @@ class _IdsFieldWriter(W3FieldWriter):
 
 
 class _IdsTermsReader(W3TermsReader):
-    """A ``W3TermsReader`` (sharing the opened one's files) with ``doc_ids``, ``postings``."""
+    """A ``W3TermsReader`` (sharing the opened one's files) with ``postings``."""
 
     def __init__(self, reader: W3TermsReader, ids: HashReader) -> None:
         self.__dict__.update(reader.__dict__)
         self._ids = ids
-
-    def doc_ids(self, fieldname: str, tbytes: bytes, offset: int = 0) -> Iterable[int]:
-        """The documents holding a term, deleted ones included, ascending (numbered from
-        ``offset``)."""
-        data = self._ids.get(self._keycoder(fieldname, tbytes))
-        return decode(data, offset)[0] if data is not None else ()
 
     def postings(self, fieldname: str, tbytes: bytes, offset: int = 0) -> tuple | None:
         """(documents numbered from ``offset``, frequencies) of a term, deleted documents
@@ -150,11 +144,10 @@ def term_doc_ids(
 ) -> frozenset[int] | None:
     """The documents of one segment holding a term (deleted ones left out), numbered from
     ``offset``, from the id lists; None when the segment was written without them."""
-    terms = reader._terms
-    if not isinstance(terms, _IdsTermsReader):
+    listed = term_postings(reader, fieldname, text, offset)
+    if listed is None:
         return None
-    tbytes = reader.schema[fieldname].to_bytes(text)
-    docs = frozenset(terms.doc_ids(fieldname, tbytes, offset))
+    docs = frozenset(listed[0])
     if not reader.has_deletions():
         return docs
     return docs.difference(d + offset for d in reader.deleted_docs_set)
