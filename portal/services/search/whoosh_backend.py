@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 from whoosh import fields, index, writing
 from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, PlusMinusPlugin
 from whoosh.qparser.plugins import FieldsPlugin
@@ -62,6 +63,7 @@ from portal.services.search.whoosh_run import (
     matching,
     query_parts,
     rank,
+    stamp,
 )
 
 MAX_EXPANSIONS = 200
@@ -180,8 +182,9 @@ class WhooshBackend:
                 return []
             this = searcher.stored_fields(docnum)
             allowed = view.visible_to(acl, current_only=True)
-            allowed -= view.filter_docs("document_id", this["document_id"])
-            results = searcher.more_like(docnum, "body", top=limit, filter=allowed)
+            allowed &= ~view.filter_docs("document_id", this["document_id"])
+            allowed_set = set(np.flatnonzero(allowed).tolist())
+            results = searcher.more_like(docnum, "body", top=limit, filter=allowed_set)
             return [
                 Hit(hit["version_id"], hit["document_id"], hit["case_id"], round(hit.score, 4), [])
                 for hit in results
@@ -239,9 +242,10 @@ class WhooshBackend:
             terms = highlight_terms(parts)
             hits = [self._hit(view, doc, score, terms, deadline) for doc, score in top[start:]]
             facets = facet_counts(view, matched)
-            return SearchResult(hits, len(matched), facets, deadline.expired or capped)
+            total = int(np.count_nonzero(matched))
+            return SearchResult(hits, total, facets, deadline.expired or capped)
 
-    def _allowed(self, view: SearcherView, acl: list[str], query: SearchQuery) -> set[int]:
+    def _allowed(self, view: SearcherView, acl: list[str], query: SearchQuery) -> np.ndarray:
         """The documents ``acl`` may see that pass the query's filters."""
         docs = view.visible_to(acl, current_only=not query.all_versions)
         filters = [("phase", query.phase), ("focus", query.focus),
@@ -251,13 +255,13 @@ class WhooshBackend:
             if value:
                 docs &= view.filter_docs(fieldname, value)
         if query.types:
-            docs &= set().union(*(view.filter_docs("type", t) for t in query.types))
+            docs &= np.logical_or.reduce([view.filter_docs("type", t) for t in query.types])
         for case_id in query.exclude_case_ids:
-            docs -= view.filter_docs("case_id", case_id)
+            docs &= ~view.filter_docs("case_id", case_id)
         if query.date_from or query.date_to:
-            dates = view.column("date")
-            low, high = query.date_from or datetime.min, query.date_to or datetime.max
-            docs = {d for d in docs if dates[d] and low <= dates[d] <= high}
+            dates = view.dates()
+            docs &= dates >= stamp(query.date_from or datetime.min)
+            docs &= dates <= stamp(query.date_to or datetime.max)
         return docs
 
     def _hit(self, view: SearcherView, docnum: int, score: float, terms, deadline) -> Hit:

@@ -7,8 +7,8 @@ reading all of it (a prefix query read 130,000 postings this way and spent 180 m
 writes every term's document ids and frequencies a second time, while Whoosh writes
 the postings anyway (new segments, merges and rebuilds alike): the ids delta-coded,
 both in the smallest array type that holds them, in a hash file of the segment
-(``.ids``, ~2-3 bytes per posting). Reading them is an array copy and a running sum,
-both in C.
+(``.ids``, ~2-3 bytes per posting). Reading them is a numpy view of the bytes and a
+running sum, both in C.
 """
 
 from __future__ import annotations
@@ -16,10 +16,9 @@ from __future__ import annotations
 import struct
 import sys
 from array import array
-from collections.abc import Iterable
-from itertools import accumulate, islice
 from operator import sub
 
+import numpy as np
 from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter, W3TermsReader
 from whoosh.filedb.filetables import HashReader, HashWriter
 from whoosh.reading import SegmentReader
@@ -28,6 +27,10 @@ from whoosh.system import pack_ushort
 IDS_EXT = ".ids"
 _LITTLE = sys.byteorder == "little"  # the files are little-endian on every machine
 _COUNT = struct.Struct("<I")
+_DTYPES = {code: np.dtype(f"<{code.decode()}") for code in (b"B", b"H", b"I", b"d")}
+_ABSENT = (np.empty(0, np.int64), np.empty(0, np.uint8))
+for _array in _ABSENT:
+    _array.flags.writeable = False
 
 
 class PortalCodec(W3Codec):
@@ -110,44 +113,31 @@ def _packed(values: list) -> bytes:
     return code.encode() + packed.tobytes()
 
 
-def decode(data: bytes, offset: int = 0) -> tuple[Iterable[int], array]:
-    """The document numbers (plus ``offset``) and frequencies of ``encode``."""
+def decode(data: bytes, offset: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The document numbers (plus ``offset``) and frequencies of ``encode``, as arrays."""
     (count,) = _COUNT.unpack_from(data)
-    view = memoryview(data)
-    deltas, after = _unpacked(view, _COUNT.size, count)
-    weights, _end = _unpacked(view, after, count)
-    return islice(accumulate(deltas, initial=offset), 1, None), weights
+    deltas, after = _unpacked(data, _COUNT.size, count)
+    weights, _end = _unpacked(data, after, count)
+    ids = np.cumsum(deltas, dtype=np.int64)
+    if offset:
+        ids += offset
+    return ids, weights
 
 
-def _unpacked(view: memoryview, at: int, count: int) -> tuple[array, int]:
-    values = array(chr(view[at]))
-    end = at + 1 + count * values.itemsize
-    values.frombytes(view[at + 1 : end])
-    if not _LITTLE:
-        values.byteswap()
-    return values, end
+def _unpacked(data: bytes, at: int, count: int) -> tuple[np.ndarray, int]:
+    dtype = _DTYPES[data[at : at + 1]]
+    values = np.frombuffer(data, dtype=dtype, count=count, offset=at + 1)
+    return values, at + 1 + count * dtype.itemsize
 
 
-def term_postings(reader: SegmentReader, fieldname: str, text, offset: int = 0) -> tuple | None:
+def term_postings(
+    reader: SegmentReader, fieldname: str, text, offset: int = 0
+) -> tuple[np.ndarray, np.ndarray] | None:
     """(documents numbered from ``offset``, frequencies) of a term in one segment, deleted
-    documents included: ``((), ())`` for an absent term; None when the segment was
+    documents included (empty arrays for an absent term); None when the segment was
     written without them."""
     terms = reader._terms
     if not isinstance(terms, _IdsTermsReader):
         return None
     tbytes = reader.schema[fieldname].to_bytes(text)
-    return terms.postings(fieldname, tbytes, offset) or ((), ())
-
-
-def term_doc_ids(
-    reader: SegmentReader, fieldname: str, text, offset: int = 0
-) -> frozenset[int] | None:
-    """The documents of one segment holding a term (deleted ones left out), numbered from
-    ``offset``, from the id lists; None when the segment was written without them."""
-    listed = term_postings(reader, fieldname, text, offset)
-    if listed is None:
-        return None
-    docs = frozenset(listed[0])
-    if not reader.has_deletions():
-        return docs
-    return docs.difference(d + offset for d in reader.deleted_docs_set)
+    return terms.postings(fieldname, tbytes, offset) or _ABSENT

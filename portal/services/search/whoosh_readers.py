@@ -67,16 +67,13 @@ class ReaderPool:
 
     def derived(self, reader: SegmentReader, key: tuple, compute):
         """``compute()``, remembered for segment ``reader`` (and ``key``) while it is open:
-        ``("column", name)`` values, ``("docs", deletion count, ...)`` document sets."""
+        facet codes, dates, field lengths, word lists (none of which deletions change)."""
         full = (reader.segment().segment_id(), *key)
         with self._lock:
             if full in self._derived:
                 return self._derived[full]
         value = compute()
         with self._lock:
-            if key[0] == "docs":  # only the latest deletion state of a segment is kept
-                for old in [k for k in self._derived if k[:2] == full[:2] and k[2] != full[2]]:
-                    del self._derived[old]
             self._derived[full] = value
         return value
 

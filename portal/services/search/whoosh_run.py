@@ -1,26 +1,25 @@
 """Running a parsed query on an open Whoosh searcher, the fast way.
 
-Whoosh scores every match and computes facets hit by hit in Python. Here the
-documents a query matches are sets built from each segment's id lists (set algebra
-in C; ``whoosh_codec``), narrowed at once to what the user may see; facets are
-counted from column tuples kept per searcher; phrases are verified from positions
-only for documents the user may see; only those documents are scored, from the
-listed term frequencies. Every loop watches a deadline and stops with what it has,
-marked incomplete."""
+Whoosh scores every match and computes facets hit by hit in Python. Here a set of
+documents is a numpy mask over the searcher's document numbers: the documents a
+query matches are built from each segment's id lists (``whoosh_codec``) and narrowed
+at once to what the user may see, with mask algebra in C; facets are counted from
+coded columns kept per segment; phrases are verified from positions only for
+documents the user may see; only those documents are scored, BM25 on the listed
+term frequencies as whole arrays. Loops in Python watch a deadline and stop with
+what they have, marked incomplete."""
 
 from __future__ import annotations
 
 import bisect
-import heapq
 import threading
 import time
-from array import array
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Set
 from dataclasses import dataclass, field
-from datetime import datetime
-from itertools import chain
+from datetime import datetime, timedelta
 
+import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 from whoosh.codec.whoosh3 import W3LeafMatcher
@@ -39,16 +38,16 @@ from whoosh.query import (
     Require,
     Term,
 )
-from whoosh.scoring import WeightLengthScorer
+from whoosh.scoring import BM25FScorer, WeightLengthScorer
 
-from portal.services.search.whoosh_codec import term_doc_ids, term_postings
+from portal.services.search.whoosh_codec import term_postings
 from portal.services.search.whoosh_readers import ReaderPool
 
 FACETS = ("type", "phase", "focus", "organisation", "year")
 CHECK_EVERY = 256  # documents between deadline checks
-MAX_CACHED_SETS = 1024  # filter sets kept per searcher (case filters vary)
-MAX_CACHED_IDS = 1_000_000  # document ids of term sets kept per searcher (~60 MB at most)
-_OLDEST = datetime.min
+MAX_CACHED_BYTES = 64 * 2**20  # filter masks kept per searcher (acl tokens, cases, types)
+NO_DATE = -(2**62)  # the date stamp of an entry without a date: before every other
+_EPOCH, _MICROSECOND = datetime(1970, 1, 1), timedelta(microseconds=1)
 
 
 class Deadline:
@@ -67,9 +66,17 @@ class Deadline:
         return self.expired
 
 
+def stamp(moment: datetime | None) -> int:
+    """A naive datetime as microseconds since 1970 (``NO_DATE`` for none), as in ``dates``."""
+    return NO_DATE if moment is None else (moment - _EPOCH) // _MICROSECOND
+
+
 class SearcherView:
-    """What the queries on one open searcher share: facet and date columns, and the
-    document sets of filter terms (acl tokens, current versions, types), built once."""
+    """What the queries on one open searcher share: masks of filter terms (acl tokens,
+    current versions, types), facet codes, dates and field lengths, built once.
+
+    Document sets are boolean arrays of ``size`` entries, one per document number of the
+    searcher; those it hands out are read-only, so no caller changes another's."""
 
     def __init__(self, searcher, pool: ReaderPool) -> None:
         self.searcher = searcher
@@ -79,79 +86,116 @@ class SearcherView:
             for sub, offset in searcher.leaf_searchers()
             if sub.reader().doc_count_all()  # an empty index has a reader of no segment
         ]
-        self._columns: dict[str, tuple] = {}
-        self._sets: dict[tuple, frozenset[int]] = {}
-        self._terms: OrderedDict[tuple, frozenset[int]] = OrderedDict()
+        self.size = self.leaves[-1][2] if self.leaves else 0
+        self._masks: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._arrays: dict[tuple, object] = {}
         self._lexicons: dict[str, list[str]] = {}
-        self._cached_ids = 0
         self._lock = threading.Lock()
         self.users = 0  # queries running on it (counted by the backend under its lock)
 
-    def column(self, name: str) -> tuple:
-        """The values of sortable field ``name``, indexed by global document number (built
-        from per-segment tuples the pool keeps while a segment lives; tuples of strings and
-        dates, unlike lists, drop out of Python's garbage collector's rounds)."""
-        values = self._columns.get(name)
-        if values is None:
-            parts = []
-            for sub, _offset, _end in self.leaves:
-                reader = sub.reader()
-                parts.append(
-                    self.pool.derived(
-                        reader, ("column", name), lambda r=reader: tuple(r.column_reader(name))
-                    )
-                )
-            values = self._columns[name] = tuple(chain.from_iterable(parts))
-        return values
+    def none(self) -> np.ndarray:
+        """A new, empty document set."""
+        return np.zeros(self.size, dtype=bool)
 
-    def filter_docs(self, fieldname: str, value) -> frozenset[int]:
-        """Documents with term ``value`` in ``fieldname``: acl tokens, current versions and
-        other filters (kept per segment and deletion state, so a commit that adds a small
-        segment does not recompute them for the large ones)."""
-        key = (fieldname, value)
-        docs = self._sets.get(key)
-        if docs is None:
-            found: set[int] = set()
-            for sub, offset, _end in self.leaves:
-                reader = sub.reader()
-                local = self.pool.derived(
-                    reader,
-                    ("docs", reader.segment().deleted_count(), fieldname, value),
-                    lambda r=reader: _segment_docs(r, fieldname, value),
-                )
-                found.update(local if offset == 0 else (d + offset for d in local))
-            docs = frozenset(found)
-            with self._lock:
-                if len(self._sets) >= MAX_CACHED_SETS:
-                    self._sets.clear()
-                self._sets[key] = docs
+    def of(self, docnums) -> np.ndarray:
+        """A new document set of the document numbers ``docnums``."""
+        docs = self.none()
+        docs[np.fromiter(docnums, dtype=np.int64)] = True
         return docs
 
-    def visible_to(self, acl: list[str], current_only: bool) -> set[int]:
-        """Documents with one of the ``acl`` tokens (only current versions: ``current_only``)."""
-        docs = set().union(*(self.filter_docs("acl", token) for token in acl))
-        return docs & self.filter_docs("current", True) if current_only else docs
+    def live(self) -> np.ndarray:
+        """The documents not deleted."""
+        return self._derived(("live",), self._live)
 
-    def term_docs(self, fieldname: str, text) -> frozenset[int]:
-        """Documents (not deleted) containing one term, from its posting lists; the most
-        recent sets are kept while the searcher lives (``MAX_CACHED_IDS`` ids in all)."""
-        key = (fieldname, text)
-        with self._lock:
-            docs = self._terms.get(key)
-            if docs is not None:
-                self._terms.move_to_end(key)
-                return docs
-        found: set[int] = set()
+    def _live(self) -> np.ndarray:
+        docs = np.ones(self.size, dtype=bool)
         for sub, offset, _end in self.leaves:
-            found.update(_segment_docs(sub.reader(), fieldname, text, offset))
-        docs = frozenset(found)
-        with self._lock:
-            self._terms[key] = docs
-            self._cached_ids += len(docs)
-            while self._cached_ids > MAX_CACHED_IDS and len(self._terms) > 1:
-                _key, evicted = self._terms.popitem(last=False)
-                self._cached_ids -= len(evicted)
+            reader = sub.reader()
+            if reader.has_deletions():
+                deleted = np.fromiter(reader.deleted_docs_set, dtype=np.int64)
+                docs[deleted + offset] = False
         return docs
+
+    def filter_docs(self, fieldname: str, value) -> np.ndarray:
+        """Documents (not deleted) with term ``value`` in ``fieldname``: acl tokens, current
+        versions and other filters, the most recent kept (``MAX_CACHED_BYTES`` in all)."""
+        key = (fieldname, value)
+        with self._lock:
+            docs = self._masks.get(key)
+            if docs is not None:
+                self._masks.move_to_end(key)
+                return docs
+        docs = _frozen(self.term_docs(fieldname, value))
+        with self._lock:
+            self._masks[key] = docs
+            while len(self._masks) * self.size > MAX_CACHED_BYTES and len(self._masks) > 1:
+                self._masks.popitem(last=False)
+        return docs
+
+    def visible_to(self, acl: list[str], current_only: bool) -> np.ndarray:
+        """Documents with one of the ``acl`` tokens (only current versions: ``current_only``)."""
+        docs = self.none()
+        for token in acl:
+            docs |= self.filter_docs("acl", token)
+        if current_only:
+            docs &= self.filter_docs("current", True)
+        return docs
+
+    def term_docs(self, fieldname: str, text) -> np.ndarray:
+        """Documents (not deleted) containing one term, from each segment's id lists."""
+        docs = self.none()
+        for sub, offset, _end in self.leaves:
+            docs[segment_ids(sub.reader(), fieldname, text, offset)] = True
+        return docs & self.live()
+
+    def any_term_docs(self, terms: list[Term]) -> np.ndarray:
+        """Documents (not deleted) holding any of ``terms`` (hundreds, for a prefix)."""
+        docs = self.none()
+        for sub, offset, _end in self.leaves:
+            reader = sub.reader()
+            for term in terms:
+                docs[segment_ids(reader, term.fieldname, term.text, offset)] = True
+        return docs & self.live()
+
+    def dates(self) -> np.ndarray:
+        """The ``stamp`` of each document's date."""
+        return self._concatenated(("dates",), _segment_dates)
+
+    def lengths(self, fieldname: str) -> np.ndarray:
+        """The length of field ``fieldname`` in each document (as BM25 reads it)."""
+        return self._concatenated(("lengths", fieldname), lambda r: _lengths(r, fieldname))
+
+    def facet(self, name: str) -> tuple[np.ndarray, list]:
+        """Each document's code of its value of sortable field ``name``, and the values."""
+        return self._derived(("facet", name), lambda: self._facet(name))
+
+    def _facet(self, name: str) -> tuple[np.ndarray, list]:
+        codes, index = [], {}
+        for sub, _offset, _end in self.leaves:
+            reader = sub.reader()
+            local, values = self.pool.derived(
+                reader, ("facet", name), lambda r=reader: _coded(r.column_reader(name))
+            )
+            renumbered = [index.setdefault(value, len(index)) for value in values]
+            codes.append(np.array(renumbered, dtype=np.int32)[local])
+        return np.concatenate(codes) if codes else np.empty(0, np.int32), list(index)
+
+    def _concatenated(self, key: tuple, compute) -> np.ndarray:
+        """Per-segment arrays ``compute(reader)`` (kept by the pool while a segment lives)
+        joined in document order."""
+
+        def join():
+            readers = [sub.reader() for sub, _offset, _end in self.leaves]
+            parts = [self.pool.derived(r, key, lambda r=r: compute(r)) for r in readers]
+            return np.concatenate(parts) if parts else np.empty(0)
+
+        return self._derived(key, join)
+
+    def _derived(self, key: tuple, compute):
+        value = self._arrays.get(key)
+        if value is None:
+            value = self._arrays[key] = compute()
+        return value
 
     def fuzzy_words(self, query: FuzzyTerm) -> list[str]:
         """The words of the query's field within ``maxdist`` edits of its text (a letter
@@ -185,23 +229,30 @@ class SearcherView:
             words = self._lexicons[fieldname] = sorted(words)
         return words
 
-    def local(self, docs: set[int]):
-        """Per segment: (searcher, offset, that segment's documents of ``docs``, sorted)."""
+    def local(self, docs: np.ndarray):
+        """Per segment: (searcher, offset, that segment's documents of ``docs``, ascending)."""
         for sub, offset, end in self.leaves:
-            mine = sorted(d - offset for d in docs if offset <= d < end)
-            if mine:
-                yield sub, offset, mine
+            mine = np.flatnonzero(docs[offset:end])
+            if len(mine):
+                yield sub, offset, mine.tolist()
 
 
-def _segment_docs(reader, fieldname: str, text, offset: int = 0) -> frozenset[int]:
-    """The documents of one segment holding a term, numbered from ``offset``: from the
-    portal codec's id lists, or for a segment written without them, from the postings."""
-    docs = term_doc_ids(reader, fieldname, text, offset)
-    if docs is not None:
-        return docs
+def _frozen(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+def segment_ids(reader, fieldname: str, text, offset: int = 0) -> np.ndarray:
+    """The documents of one segment holding a term, numbered from ``offset``, deleted ones
+    included: from the portal codec's id lists, or for a segment written without them,
+    from the postings."""
+    listed = term_postings(reader, fieldname, text, offset)
+    if listed is not None:
+        return listed[0]
     if (fieldname, text) not in reader:
-        return frozenset()
-    return frozenset(d + offset for d in posting_ids(reader.postings(fieldname, text)))
+        return np.empty(0, np.int64)
+    ids = posting_ids(reader.postings(fieldname, text))
+    return np.fromiter(ids, dtype=np.int64, count=len(ids)) + offset
 
 
 def posting_ids(matcher) -> set[int]:
@@ -221,85 +272,83 @@ def posting_ids(matcher) -> set[int]:
     return set(ids) - deleted
 
 
+def _coded(values) -> tuple[np.ndarray, list]:
+    """Each value's number in the list of distinct values, and that list."""
+    index: dict = {}
+    codes = [index.setdefault(value, len(index)) for value in values]
+    return np.array(codes, dtype=np.int32), list(index)
+
+
+def _segment_dates(reader) -> np.ndarray:
+    return np.array([stamp(d) for d in reader.column_reader("date")], dtype=np.int64)
+
+
+def _lengths(reader, fieldname: str) -> np.ndarray:
+    """The length of field ``fieldname`` of each document of a segment (0 where the field
+    is empty: Whoosh says None, and no term of the field is there)."""
+    lengths = (reader.doc_field_length(d, fieldname, 1) for d in range(reader.doc_count_all()))
+    return np.fromiter((n or 0 for n in lengths), dtype=np.uint32, count=reader.doc_count_all())
+
+
 def matching(
-    view: SearcherView, query: Query, within: set[int], deadline: Deadline, found=None
-) -> set[int]:
+    view: SearcherView, query: Query, within: np.ndarray, deadline: Deadline, found=None
+) -> np.ndarray:
     """The documents of ``within`` that ``query`` matches; those of its constant-score parts
     go into ``found`` (by ``id`` of the part) when given, for scoring them later."""
     if query is NullQuery:
-        return set()
+        return view.none()
     if isinstance(query, Term):
         return view.term_docs(query.fieldname, query.text) & within
     if isinstance(query, ConstantScoreQuery):
         child = query.child
         if isinstance(child, Or) and all(isinstance(q, Term) for q in child.subqueries):
-            docs = _any_term_docs(view, child.subqueries, within)  # a prefix's expansions
+            docs = view.any_term_docs(child.subqueries) & within  # a prefix's expansions
         else:
             docs = matching(view, child, within, deadline, found)
         if found is not None:
             found[id(query.child)] = docs
         return docs
     if isinstance(query, AndNot):
-        return matching(view, query.a, within, deadline, found) - matching(
-            view, query.b, within, deadline, found
-        )
+        docs = matching(view, query.a, within, deadline, found)
+        return docs & ~matching(view, query.b, docs, deadline, found)
     if isinstance(query, AndMaybe):
         return matching(view, query.a, within, deadline, found)
     if isinstance(query, Require):
-        return matching(view, query.a, within, deadline, found) & matching(
-            view, query.b, within, deadline, found
-        )
+        docs = matching(view, query.a, within, deadline, found)
+        return matching(view, query.b, docs, deadline, found)
     if isinstance(query, Not):
-        return within - matching(view, query.query, within, deadline, found)
+        return within & ~matching(view, query.query, within, deadline, found)
     if isinstance(query, And):
-        docs = set(within)
+        docs = within
         for child in sorted(query.subqueries, key=lambda q: isinstance(q, Not | Phrase)):
             docs = matching(view, child, docs, deadline, found)  # narrows as it goes
-            if not docs:
+            if not docs.any():
                 break
         return docs
     if isinstance(query, Or):
-        docs: set[int] = set()
+        docs = view.none()
         for child in query.subqueries:
             docs |= matching(view, child, within, deadline, found)
         return docs
     if isinstance(query, Phrase):
         return _phrase_docs(view, query, within, deadline)
     if isinstance(query, FuzzyTerm):
-        docs = set()
-        for word in view.fuzzy_words(query):
-            docs |= view.term_docs(query.fieldname, word) & within
-        return docs
-    return set(view.searcher.docs_for_query(query)) & within
+        words = [Term(query.fieldname, word) for word in view.fuzzy_words(query)]
+        return view.any_term_docs(words) & within
+    return view.of(view.searcher.docs_for_query(query)) & within
 
 
-def _any_term_docs(view: SearcherView, terms: list[Term], within: set[int]) -> set[int]:
-    """The documents of ``within`` holding any of ``terms``: one set filled from all their
-    id lists (hundreds for a prefix), instead of a set per term. The lists include
-    deleted documents; ``within`` never does (it is made of ``filter_docs`` sets)."""
-    docs: set[int] = set()
-    for sub, offset, _end in view.leaves:
-        reader = sub.reader()
-        for term in terms:
-            listed = term_postings(reader, term.fieldname, term.text, offset)
-            if listed is None:  # a segment without id lists
-                docs.update(_segment_docs(reader, term.fieldname, term.text, offset))
-            else:
-                docs.update(listed[0])
-    return docs & within
-
-
-def _phrase_docs(view: SearcherView, phrase: Phrase, within: set[int], deadline: Deadline):
+def _phrase_docs(view: SearcherView, phrase: Phrase, within: np.ndarray, deadline: Deadline):
     """Documents with the phrase's words in a row (at most ``slop`` apart), checked from
     the positions in the posting lists, only for documents of ``within``."""
-    candidates = set(within)
+    candidates = within
     for word in phrase.words:
-        candidates &= view.term_docs(phrase.fieldname, word)
-        if not candidates:
-            return set()
+        candidates = candidates & view.term_docs(phrase.fieldname, word)
+        if not candidates.any():
+            return candidates
     if len(phrase.words) == 1:
         return candidates
-    found = set()
+    found = view.none()
     for sub, offset, docnums in view.local(candidates):
         reader = sub.reader()
         postings = [reader.postings(phrase.fieldname, word) for word in phrase.words]
@@ -311,7 +360,7 @@ def _phrase_docs(view: SearcherView, phrase: Phrase, within: set[int], deadline:
                 matcher.skip_to(docnum)
                 positions.append(matcher.value_as("positions"))
             if _in_a_row(positions, phrase.slop):
-                found.add(docnum + offset)
+                found[docnum + offset] = True
     return found
 
 
@@ -338,7 +387,7 @@ class QueryParts:
 
     terms: list[tuple[str, str, float]]
     fixed: list[tuple[Query, float]]
-    fixed_docs: dict[int, set[int]] = field(default_factory=dict)  # ``matching``'s ``found``
+    fixed_docs: dict[int, np.ndarray] = field(default_factory=dict)  # ``matching``'s ``found``
 
 
 def query_parts(query: Query, view: SearcherView) -> QueryParts:
@@ -390,78 +439,74 @@ def highlight_terms(parts: QueryParts) -> dict[str, set[str]]:
 def rank(
     view: SearcherView,
     parts: QueryParts,
-    docs: set[int],
+    docs: np.ndarray,
     limit: int,
     by_date: bool,
     deadline: Deadline,
 ) -> list[tuple[int, float]]:
     """The ``limit`` best of ``docs`` with their scores: newest first (``by_date``, score 0),
-    else by BM25 score of the query's words, ties newest first (documents left unscored
-    when time ran out come last)."""
-    dates = view.column("date")
-
-    def newest(docnum: int):
-        return dates[docnum] or _OLDEST
-
+    else by BM25 score of the query's words; ties newest first, then in index order."""
+    candidates = np.flatnonzero(docs)
+    dates = view.dates()[candidates]
     if by_date:
-        return [(docnum, 0.0) for docnum in heapq.nlargest(limit, docs, key=newest)]
+        best = _best(limit, candidates, dates, dates)
+        return [(docnum, 0.0) for docnum in best.tolist()]
     scores = _scores(view, parts, docs, deadline)
-    best = heapq.nlargest(limit, docs, key=lambda d: (scores[d], newest(d)))
-    return [(docnum, scores[docnum]) for docnum in best]
+    best = _best(limit, candidates, scores[candidates], dates)
+    return list(zip(best.tolist(), scores[best].tolist(), strict=True))
 
 
-def _scores(view: SearcherView, parts: QueryParts, docs: set[int], deadline: Deadline):
-    """BM25 scores of ``docs``: the sum of the scores of the query's terms each document
-    holds (what Whoosh's And/Or matchers add up), read term by term from the postings,
-    plus the fixed score of unscored parts (bounded prefixes)."""
-    scores: dict[int, float] = dict.fromkeys(docs, 0.0)
+def _best(limit: int, candidates: np.ndarray, first: np.ndarray, then: np.ndarray):
+    """The ``limit`` candidates largest by ``first``, then ``then``, then smallest number."""
+    if len(candidates) > limit:
+        threshold = np.partition(first, len(first) - limit)[len(first) - limit]
+        kept = first >= threshold  # the limit best and those tied with the last of them
+        candidates, first, then = candidates[kept], first[kept], then[kept]
+    return candidates[np.lexsort((candidates, -then, -first))[:limit]]
+
+
+def _scores(view: SearcherView, parts: QueryParts, docs: np.ndarray, deadline: Deadline):
+    """BM25 scores of ``docs`` by document number: the sum of the scores of the query's
+    terms each document holds (what Whoosh's And/Or matchers add up, in the same order
+    of the same operations), plus the fixed score of unscored parts (bounded prefixes)."""
+    scores = np.zeros(view.size)
     weighting = view.searcher.weighting
     for sub, offset, end in view.leaves if parts.terms else ():
         reader = sub.reader()
         for fieldname, text, boost in parts.terms:
             if (fieldname, text) not in reader:
                 continue
-            lengths = view.pool.derived(
-                reader, ("lengths", fieldname), lambda r=reader, f=fieldname: _lengths(r, f)
-            )
             scorer = weighting.scorer(sub, fieldname, text)
             listed = term_postings(reader, fieldname, text, offset)
-            if listed is not None and isinstance(scorer, WeightLengthScorer):
-                found = _listed_scores(*listed, docs, lengths, offset, scorer._score)
-            else:
-                wanted = {d - offset for d in docs if offset <= d < end}
-                matcher = sub.postings(fieldname, text, weighting)
-                found = ((d + offset, x) for d, x in _term_scores(matcher, wanted, lengths))
-            for docnum, score in found:
+            if listed is not None and type(scorer) is BM25FScorer:
+                ids, weights = listed
+                wanted = docs[ids]
+                ids = ids[wanted]
+                scores[ids] += boost * _bm25(scorer, weights[wanted], view.lengths(fieldname)[ids])
+                continue
+            wanted = set(np.flatnonzero(docs[offset:end]).tolist())
+            matcher = sub.postings(fieldname, text, weighting)
+            lengths = view.lengths(fieldname)[offset:end]
+            for docnum, score in _term_scores(matcher, wanted, lengths):
                 if deadline.passed():
                     return scores
-                scores[docnum] += boost * score
+                scores[docnum + offset] += boost * score
     for part, boost in parts.fixed:
         known = parts.fixed_docs.get(id(part))
-        for docnum in known & docs if known is not None else matching(view, part, docs, deadline):
-            scores[docnum] += boost
+        scores[known & docs if known is not None else matching(view, part, docs, deadline)] += boost
     return scores
 
 
-def _lengths(reader, fieldname: str) -> array:
-    """The length of field ``fieldname`` of each document of a segment (as BM25 reads it;
-    0 where the field is empty: Whoosh says None, and no term of the field is there)."""
-    lengths = (reader.doc_field_length(d, fieldname, 1) for d in range(reader.doc_count_all()))
-    return array("I", (length or 0 for length in lengths))
+def _bm25(scorer: BM25FScorer, tf: np.ndarray, fl: np.ndarray) -> np.ndarray:
+    """Whoosh's ``bm25`` of arrays of term frequencies and field lengths."""
+    idf, avgfl, B, K1 = scorer.idf, scorer.avgfl, scorer.B, scorer.K1
+    return idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * fl / avgfl)))
 
 
-def _listed_scores(ids, weights, wanted: set[int], lengths: array, offset: int, bm25):
-    """(document, score) for the ``wanted`` documents of a term's listed ids (numbered from
-    ``offset``) and frequencies (``whoosh_codec``)."""
-    for docnum, weight in zip(ids, weights, strict=True):
-        if docnum in wanted:
-            yield docnum, bm25(weight, lengths[docnum - offset])
-
-
-def _term_scores(matcher, wanted: set[int], lengths: array):
+def _term_scores(matcher, wanted: set[int], lengths: np.ndarray):
     """(document, score) for the ``wanted`` documents (none deleted) in one term's postings
-    (a segment written without id lists): a codec block at a time, skipping blocks that
-    hold none of them; ``lengths`` are the field's lengths per document."""
+    (a segment written without id lists, or another scorer): a codec block at a time,
+    skipping blocks that hold none of them; ``lengths`` are the field's lengths."""
     if isinstance(matcher, FilterMatcher):  # deletions: ``wanted`` holds none anyway
         matcher = matcher.child
     scorer = getattr(matcher, "scorer", None)
@@ -480,25 +525,24 @@ def _term_scores(matcher, wanted: set[int], lengths: array):
             weights = matcher._weights
             for i in range(matcher._i, len(ids)):
                 if ids[i] in wanted:
-                    yield ids[i], bm25(weights[i], lengths[ids[i]])
+                    yield ids[i], bm25(weights[i], int(lengths[ids[i]]))
         matcher._next_block()
 
 
-def facet_counts(view: SearcherView, docs: set[int]) -> dict[str, dict[str, int]]:
-    """Counts per facet value over ``docs``; ``focus`` holds several values per document."""
+def facet_counts(view: SearcherView, docs: np.ndarray) -> dict[str, dict[str, int]]:
+    """Counts per facet value over ``docs``, most frequent first; ``focus`` holds several
+    values per document, joined by commas."""
     counts = {}
     for name in FACETS:
-        column = view.column(name)
-        counted = Counter(map(column.__getitem__, docs))
-        if name == "focus":
-            split: Counter = Counter()
-            for joined, n in counted.items():
-                for value in _text(joined).split(","):
-                    split[value] += n
-            counted = split
-        counts[name] = {
-            _text(key): n for key, n in counted.most_common() if key not in (None, "", b"")
-        }
+        codes, values = view.facet(name)
+        found: dict[str, int] = {}
+        tally = np.bincount(codes[docs], minlength=len(values))
+        for code in np.flatnonzero(tally).tolist():
+            value = _text(values[code]) if values[code] is not None else ""
+            for part in value.split(",") if name == "focus" else [value]:
+                found[part] = found.get(part, 0) + int(tally[code])
+        found.pop("", None)
+        counts[name] = dict(sorted(found.items(), key=lambda item: (-item[1], item[0])))
     return counts
 
 
