@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import update
 
+from portal.models import DocumentVersion
 from portal.services import consents, documents, search
 from portal.services.errors import InvalidInput
 from portal.services.search.backend import SearchQuery
@@ -94,6 +97,29 @@ def test_facets_count_matches(db, backend, world):
     _found, result = search.search(db, backend, stadt, SearchQuery(text="Al-Hassan"))
     assert result.facets["type"] == {"note": 4}
     assert result.total == 4
+
+
+def test_days_and_years_are_calendar_days_in_germany(db, backend, world):
+    """Saved at 00:30 on New Year's Day in Germany, which is still the old year in UTC."""
+    stadt, _caritas, _case, notes = world
+    new_year = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)
+    db.execute(
+        update(DocumentVersion)
+        .where(DocumentVersion.document_id == notes[0].id)
+        .values(created_at=new_year)
+    )
+    db.commit()
+    search.index_document(db, backend, notes[0].id)
+
+    def searched(**args):
+        query = search.parse_query({"q": "Räume", **args})
+        found, result = search.search(db, backend, stadt, query)
+        return {f.document.title for f in found}, result.facets["year"]
+
+    assert searched() == ({"Wohnungssuche"}, {"2027": 1})
+    assert searched(**{"from": "2027-01-01", "to": "2027-01-01"})[0] == {"Wohnungssuche"}
+    assert searched(to="2026-12-31")[0] == set()
+    assert searched(**{"from": "2027-01-02"})[0] == set()
 
 
 def test_only_current_versions_unless_asked(db, backend, world, save_ctx):

@@ -27,6 +27,7 @@ from portal.models import (
     OutboxJob,
     User,
 )
+from portal.models.base import LOCAL_TIMEZONE
 from portal.services import access
 from portal.services.errors import InvalidInput
 from portal.services.search.backend import (
@@ -204,11 +205,12 @@ def parse_query(args) -> SearchQuery:
         if not raw:
             return None
         try:
-            value = datetime.combine(date.fromisoformat(raw), time.max if end else time.min)
+            chosen = date.fromisoformat(raw)
         except ValueError:
             errors[name] = "invalid_date"
             return None
-        return value
+        # A calendar day in Germany, as the user means it (the index holds UTC).
+        return datetime.combine(chosen, time.max if end else time.min, LOCAL_TIMEZONE)
 
     types = [t for t in _values(args, "type") if t]
     if set(types) - set(DOCUMENT_TYPES):

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
 from flask_babel import lazy_gettext as _l
 
+from portal.models.base import LOCAL_TIMEZONE
 from portal.services.errors import InvalidInput
 
 MAX_QUERY_CHARS = 500
 MIN_PREFIX = 3
+
+
+def utc_naive(moment: datetime) -> datetime:
+    """``moment`` in UTC without its zone; a naive ``moment`` is taken to be UTC already."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 @dataclass
@@ -32,8 +38,19 @@ class IndexEntry:
     phase: str
     focus: list[str]
     organisation_id: int
-    date: datetime
+    date: datetime  # aware; a naive one is read as UTC
     acl: list[str]
+
+    @property
+    def utc_date(self) -> datetime:
+        """The date as a naive UTC datetime, as both indexes store it."""
+        return utc_naive(self.date)
+
+    @property
+    def year(self) -> int:
+        """The calendar year in Germany, for the year facet."""
+        moment = self.date if self.date.tzinfo else self.date.replace(tzinfo=UTC)
+        return moment.astimezone(LOCAL_TIMEZONE).year
 
 
 @dataclass
@@ -45,7 +62,7 @@ class SearchQuery:
     phase: str | None = None
     focus: str | None = None
     organisation_id: int | None = None
-    date_from: datetime | None = None
+    date_from: datetime | None = None  # aware, e.g. the start of a day in Germany
     date_to: datetime | None = None
     case_id: int | None = None
     # Cases whose index entries may be stale for this user (see services.search.search).

@@ -41,7 +41,13 @@ from sqlalchemy.exc import DBAPIError
 
 from portal.services.search import pg_query
 from portal.services.search.analysis import fold
-from portal.services.search.backend import Hit, IndexEntry, SearchQuery, SearchResult
+from portal.services.search.backend import (
+    Hit,
+    IndexEntry,
+    SearchQuery,
+    SearchResult,
+    utc_naive,
+)
 
 TIME_LIMIT_SECONDS = 2.0
 # Class id of this backend's advisory locks ("KIMS"); the second key is a case id, 0 = schema.
@@ -436,7 +442,7 @@ def _where(query: SearchQuery, acl: list[str], params: dict) -> tuple[str, dict]
     for value, condition, name in optional:
         if value:
             conditions.append(condition)
-            params[name] = _naive(value) if name.startswith("date") else value
+            params[name] = utc_naive(value) if name.startswith("date") else value
     return " AND ".join(conditions), params
 
 
@@ -477,18 +483,14 @@ def _row(entry: IndexEntry) -> dict:
         "phase": entry.phase,
         "focus": list(entry.focus),
         "organisation_id": entry.organisation_id,
-        "date": _naive(entry.date),
-        "year": entry.date.year,
+        "date": entry.utc_date,
+        "year": entry.year,
         "acl": list(entry.acl),
         "names_folded": fold(entry.names),
         "title_folded": fold(entry.title),
         "reference_folded": fold(entry.case_reference),
         "body_folded": fold(entry.body[:MAX_INDEXED_CHARS]),
     }
-
-
-def _naive(value):
-    return value.replace(tzinfo=None)
 
 
 def _passages(row) -> list[str]:

@@ -51,6 +51,7 @@ from portal.services.search.backend import (
     checked_text,
     invalid_query,
     short_prefix,
+    utc_naive,
 )
 from portal.services.search.highlight import PASSAGES, passages
 from portal.services.search.whoosh_codec import PortalCodec
@@ -260,8 +261,8 @@ class WhooshBackend:
             docs &= ~view.filter_docs("case_id", case_id)
         if query.date_from or query.date_to:
             dates = view.dates()
-            docs &= dates >= stamp(query.date_from or datetime.min)
-            docs &= dates <= stamp(query.date_to or datetime.max)
+            docs &= dates >= stamp(utc_naive(query.date_from or datetime.min))
+            docs &= dates <= stamp(utc_naive(query.date_to or datetime.max))
         return docs
 
     def _hit(self, view: SearcherView, docnum: int, score: float, terms, deadline) -> Hit:
@@ -395,8 +396,8 @@ def _fields(entry: IndexEntry) -> dict:
         "phase": entry.phase,
         "focus": ",".join(entry.focus),
         "organisation": str(entry.organisation_id),
-        "year": str(entry.date.year),
-        "date": entry.date.replace(tzinfo=None),
+        "year": str(entry.year),
+        "date": entry.utc_date,
         "acl": ",".join(entry.acl),
     }
 
