@@ -56,6 +56,7 @@ from portal.services.search.backend import (
 from portal.services.search.highlight import PASSAGES, passages
 from portal.services.search.whoosh_codec import PortalCodec
 from portal.services.search.whoosh_readers import ReaderPool
+from portal.services.search.whoosh_rebuild import rebuild_writer
 from portal.services.search.whoosh_run import (
     Deadline,
     SearcherView,
@@ -201,9 +202,9 @@ class WhooshBackend:
         new segments that replace all others at its commit: no merges on the way, and
         searches see the old index until then. Other writers wait meanwhile (outbox jobs
         that time out are retried)."""
-        writer = self.ix.writer(
-            timeout=WRITE_LOCK_TIMEOUT, limitmb=REBUILD_MEMORY_MB, codec=PortalCodec(),
-            **({"procs": REBUILD_PROCS, "multisegment": True} if REBUILD_PROCS > 1 else {}),
+        writer = rebuild_writer(
+            self.ix, REBUILD_PROCS, timeout=WRITE_LOCK_TIMEOUT, limitmb=REBUILD_MEMORY_MB,
+            codec=PortalCodec(),
         )  # fmt: skip
         count = 0
         try:
