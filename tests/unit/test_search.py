@@ -120,6 +120,7 @@ def test_days_and_years_are_calendar_days_in_germany(db, backend, world):
     assert searched(**{"from": "2027-01-01", "to": "2027-01-01"})[0] == {"Wohnungssuche"}
     assert searched(to="2026-12-31")[0] == set()
     assert searched(**{"from": "2027-01-02"})[0] == set()
+    assert searched(**{"from": "0001-01-01", "to": "9999-12-31"})[0] == {"Wohnungssuche"}
 
 
 def test_only_current_versions_unless_asked(db, backend, world, save_ctx):

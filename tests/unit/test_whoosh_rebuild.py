@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import random
 
 import pytest
@@ -9,9 +10,11 @@ from whoosh import index
 from whoosh.filedb.filestore import FileStorage
 from whoosh.writing import PostingPool
 
-from portal.services.search.whoosh_backend import _fields, schema
+from portal.services.search import whoosh_backend
+from portal.services.search.backend import SearchQuery
+from portal.services.search.whoosh_backend import WhooshBackend, _fields, schema
 from portal.services.search.whoosh_codec import PortalCodec
-from portal.services.search.whoosh_rebuild import TermPool, rebuild_writer
+from portal.services.search.whoosh_rebuild import RebuildFailed, TermPool, rebuild_writer
 from tests.unit.test_whoosh_engine import entry
 
 WORDS = [
@@ -106,3 +109,41 @@ def test_rebuilt_segments_hold_the_postings_of_whooshs_writer(tmp_path, procs, l
     writer.commit()
     assert rebuilt.doc_count() == len(entries)
     assert _postings_by_term(tmp_path / "rebuilt") == _postings_by_term(tmp_path / "whoosh")
+
+
+def test_a_failing_worker_fails_the_rebuild_and_keeps_the_old_index(tmp_path, monkeypatch):
+    backend = WhooshBackend(tmp_path / "index")
+    backend.update([entry(1, "Altbestand")], [])
+    monkeypatch.setattr(whoosh_backend, "REBUILD_PROCS", 2)
+    add = TermPool.add
+
+    def add_or_fail(pool, item):  # runs in the worker processes, forked after this patch
+        if item[1] == b"kaputt":
+            raise RuntimeError("Platte voll")
+        add(pool, item)
+
+    monkeypatch.setattr(TermPool, "add", add_or_fail)
+    batches = [[entry(n, "Wohnung kaputt" if n == 150 else "Wohnung") for n in range(2, 400)]]
+    with pytest.raises(RebuildFailed, match="Platte voll"):
+        backend.rebuild(batches)
+    assert [h.version_id for h in backend.search(SearchQuery("Altbestand"), ["o1"]).hits] == [1]
+    assert backend.search(SearchQuery("Wohnung"), ["o1"]).total == 0
+    backend.update([entry(2, "Umzug")], [])  # the write lock was released
+    assert backend.search(SearchQuery("Umzug"), ["o1"]).total == 1
+
+
+def test_a_rebuild_that_fails_while_reading_stops_its_workers(tmp_path, monkeypatch):
+    backend = WhooshBackend(tmp_path / "index")
+    backend.update([entry(1, "Altbestand")], [])
+    monkeypatch.setattr(whoosh_backend, "REBUILD_PROCS", 2)
+
+    def batches():
+        yield [entry(n, "Wohnung") for n in range(2, 500)]  # the workers have started
+        raise ConnectionError("Datenbank weg")
+
+    with pytest.raises(ConnectionError):
+        backend.rebuild(batches())
+    assert backend.search(SearchQuery("Altbestand"), ["o1"]).total == 1
+    assert not multiprocessing.active_children()
+    backend.update([entry(2, "Umzug")], [])  # the write lock was released
+    assert backend.search(SearchQuery("Umzug"), ["o1"]).total == 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
@@ -210,7 +210,11 @@ def parse_query(args) -> SearchQuery:
             errors[name] = "invalid_date"
             return None
         # A calendar day in Germany, as the user means it (the index holds UTC).
-        return datetime.combine(chosen, time.max if end else time.min, LOCAL_TIMEZONE)
+        moment = datetime.combine(chosen, time.max if end else time.min, LOCAL_TIMEZONE)
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:  # 1 January of year 1 starts before UTC's year 1
+            return datetime.min.replace(tzinfo=UTC)
 
     types = [t for t in _values(args, "type") if t]
     if set(types) - set(DOCUMENT_TYPES):

@@ -212,10 +212,11 @@ class WhooshBackend:
                 for entry in entries:
                     writer.add_document(**_fields(entry))
                 count += len(entries)
+            writer.commit(mergetype=writing.CLEAR)
         except BaseException:
-            writer.cancel()
+            if not writer.is_closed:
+                writer.cancel()
             raise
-        writer.commit(mergetype=writing.CLEAR)
         return count
 
     def clear(self) -> None:

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import heapq
 import marshal
+import queue
+import time
+import traceback
 from itertools import groupby
 from operator import itemgetter
 
@@ -27,6 +30,7 @@ from whoosh.writing import SegmentWriter
 _POSTING_BYTES = 110
 _TERM_BYTES = 250
 _TERM_KEY = itemgetter(0, 1)
+_POLL_SECONDS = 0.2  # how often a waiting rebuild looks whether its workers are alive
 
 
 class TermPool:
@@ -128,29 +132,32 @@ class RebuildSegmentWriter(SegmentWriter):
         self.pool = TermPool(self._tempstorage, limitmb)
 
 
+class RebuildFailed(Exception):
+    """A worker process of a rebuild failed; the rebuild commits nothing."""
+
+
 class _RebuildTask(SubWriterTask):
-    """One worker process of ``RebuildWriter``: writes one segment of its own."""
+    """One worker process of ``RebuildWriter``: writes one segment of its own and reports
+    it, or what went wrong, on the result queue."""
 
     def run(self) -> None:
-        """Add the documents of each job file, then finish the segment (Whoosh's loop for
-        ``multisegment`` with a ``RebuildSegmentWriter``)."""
-        ix = self.storage.open_index(self.indexname)
-        writer = self.writer = RebuildSegmentWriter(ix, _lk=False, **self.kwargs)
-        while self.running:
-            job = self.jobqueue.get()
-            if job is None:
-                break
-            self._process_file(*job)
-        if not self.running:
-            writer.cancel()
-            return
-        fieldnames = writer.pool.fieldnames
-        self.resultqueue.put((None, fieldnames, writer._finalize_segment()), timeout=5)
+        """Add the documents of each job file, then finish the segment."""
+        try:
+            ix = self.storage.open_index(self.indexname)
+            writer = self.writer = RebuildSegmentWriter(ix, _lk=False, **self.kwargs)
+            while (job := self.jobqueue.get()) is not None:
+                self._process_file(*job)
+            result = (None, writer.pool.fieldnames, writer._finalize_segment())
+        except BaseException:
+            result = ("failed", set(), traceback.format_exc())
+        self.resultqueue.put(result)
 
 
 class RebuildWriter(MpWriter):
-    """Whoosh's multi-process writer (one new segment per process) whose processes keep
-    postings in a ``TermPool``."""
+    """Whoosh's multi-process writer, one new segment per process, whose processes keep
+    postings in a ``TermPool``. Unlike Whoosh's, it raises ``RebuildFailed`` when a worker
+    fails instead of committing without that worker's documents (or waiting for ever),
+    and its ``cancel`` stops the workers."""
 
     def __init__(self, ix, procs: int, **kwargs) -> None:
         super().__init__(ix, procs=procs, multisegment=True, **kwargs)
@@ -159,9 +166,71 @@ class RebuildWriter(MpWriter):
         task = _RebuildTask(
             self.storage, self.indexname, self.jobqueue, self.resultqueue, self.subargs, True
         )
+        task.daemon = True  # never outlives the process that rebuilds
         self.tasks.append(task)
         task.start()
         return task
+
+    def _enqueue(self) -> None:
+        self._wait_for_room()
+        super()._enqueue()
+
+    def _wait_for_room(self) -> None:
+        """Wait until the job queue takes another job (this process is its only producer),
+        as long as every worker is alive."""
+        while self.tasks and self.jobqueue.full():
+            if not all(task.is_alive() for task in self.tasks):
+                raise RebuildFailed(self._failure())
+            time.sleep(_POLL_SECONDS)
+
+    def _failure(self) -> str:
+        """What the workers reported, for the error message."""
+        reports = []
+        while not self.resultqueue.empty():
+            kind, _fieldnames, detail = self.resultqueue.get()
+            if kind == "failed":
+                reports.append(detail)
+        return "\n".join(reports) or "a worker process of the rebuild ended early"
+
+    def _commit(self, mergetype, optimize, merge) -> None:
+        """Whoosh's ``multisegment`` commit, once every worker has reported its segment."""
+        if self.docbuffer:
+            self._enqueue()
+        for _task in self.tasks:
+            self._wait_for_room()
+            self.jobqueue.put(None)
+        results = self._results()
+        for task in self.tasks:
+            task.join()
+        failures = [detail for kind, _names, detail in results if kind == "failed"]
+        if failures:
+            raise RebuildFailed("\n".join(failures))
+        segments = self._merge_segments(mergetype, optimize, merge)
+        segments += [segment for _kind, _names, segment in results]
+        if self._added:  # documents merged in from other segments
+            segments.append(self._finalize_segment())
+        else:
+            self._close_segment()
+        self._commit_toc(segments)
+        self._finish()
+
+    def _results(self) -> list[tuple]:
+        results = []
+        while len(results) < len(self.tasks):
+            try:
+                results.append(self.resultqueue.get(timeout=_POLL_SECONDS))
+            except queue.Empty:
+                if not any(task.is_alive() for task in self.tasks) and self.resultqueue.empty():
+                    raise RebuildFailed("a worker process ended without its segment") from None
+        return results
+
+    def cancel(self) -> None:
+        """Stop the workers, then drop what was written and release the lock."""
+        for task in self.tasks:
+            task.terminate()
+        for task in self.tasks:
+            task.join()
+        SegmentWriter.cancel(self)
 
 
 def rebuild_writer(ix, procs: int, **kwargs):
