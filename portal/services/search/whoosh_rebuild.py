@@ -26,9 +26,9 @@ from whoosh.util import random_name
 from whoosh.writing import SegmentWriter
 
 # Rough bytes per posting kept (list slots, an int, a float and the positions' bytes
-# object) and per term (its key and three lists), to keep to ``limitmb``.
+# object) and per term (its dict slot, key, tuple and three lists), to keep to ``limitmb``.
 _POSTING_BYTES = 110
-_TERM_BYTES = 250
+_TERM_BYTES = 400
 _TERM_KEY = itemgetter(0, 1)
 _POLL_SECONDS = 0.2  # how often a waiting rebuild looks whether its workers are alive
 
