@@ -4,14 +4,24 @@ deletions), and segments without them still searchable."""
 
 from __future__ import annotations
 
+import io
+import mmap
+
 import numpy as np
 import pytest
+from whoosh.codec.whoosh3 import W3PerDocReader
 from whoosh.query import Term
 
 from portal.services.search import whoosh_backend
 from portal.services.search.backend import SearchQuery
 from portal.services.search.whoosh_backend import WhooshBackend
-from portal.services.search.whoosh_codec import decode, encode, term_postings
+from portal.services.search.whoosh_codec import (
+    _InPlaceFile,
+    _MappedReader,
+    decode,
+    encode,
+    term_postings,
+)
 from tests.unit.test_whoosh_engine import entry
 
 WORDS = [
@@ -117,3 +127,41 @@ def test_prefixes_leave_out_deleted_and_replaced_documents(backend, monkeypatch)
     result = backend.search(SearchQuery(text="Kinder*", per_page=500), ["o1"])
     assert result.total == 295 and {7, 8, 150, 299}.isdisjoint(h.version_id for h in result.hits)
     assert backend.search(SearchQuery(text="Kinderarzt1*"), ["o1"]).total == 99  # 7 replaced
+
+
+# --------------------------------------------------------------------------- columns in place
+
+
+def test_columns_are_read_in_place_and_read_as_whoosh_reads_them(backend, monkeypatch):
+    monkeypatch.setattr(whoosh_backend, "REBUILD_PROCS", 2)
+    backend.rebuild([[entry(n, _body(n), title=f"Vermerk {n} über Räume") for n in range(1, 300)]])
+    backend.update([entry(400, "Umzug")], [])
+    with backend._view() as view:
+        for sub, _offset, _end in view.leaves:
+            reader = sub.reader()
+            ours = [reader.stored_fields(d) for d in range(reader.doc_count_all())]
+            lengths = [reader.doc_field_length(d, "body") for d in range(reader.doc_count_all())]
+            files = [f for f, _start, _length in reader._perdoc._colfiles.values()]
+            assert files and all(isinstance(f, _InPlaceFile) for f in files)
+            theirs = W3PerDocReader(reader._perdoc._storage, reader._perdoc._segment)
+            count = reader.doc_count_all()
+            assert ours == [theirs.stored_fields(d) for d in range(count)]
+            assert lengths == [theirs.doc_field_length(d, "body") for d in range(count)]
+            date = reader.schema["date"].column_type
+            ours_dates = list(reader._perdoc.column_reader("date", date))
+            assert ours_dates == list(theirs.column_reader("date", date))
+            theirs.close()
+
+
+def test_mapped_reader_reads_like_a_file(tmp_path):
+    data = b"erste Zeile\nzweite\n\nohne Ende"
+    path = tmp_path / "f"
+    path.write_bytes(b"VORSPANN" + data + b"NACHSPANN")
+    with path.open("rb") as raw, mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ) as source:
+        ours, theirs = _MappedReader(source, 8, len(data)), io.BytesIO(data)
+        steps = [("read", 5), ("readline",), ("tell",), ("read", -1), ("seek", 3, 0),
+                 ("readline", 4), ("seek", -4, 2), ("read", 100), ("seek", -2, 1),
+                 ("read", None), ("seek", 0, 0), ("readline",), ("readline",), ("readline",),
+                 ("readline",), ("readline",), ("seek", -50, 1), ("tell",)]  # fmt: skip
+        for name, *args in steps:
+            assert getattr(ours, name)(*args) == getattr(theirs, name)(*args), (name, args)

@@ -9,6 +9,11 @@ the postings anyway (new segments, merges and rebuilds alike): the ids delta-cod
 both in the smallest array type that holds them, in a hash file of the segment
 (``.ids``, ~2-3 bytes per posting). Reading them is a numpy view of the bytes and a
 running sum, both in C.
+
+It also reads a segment's columns (stored fields, field lengths, sortable values) in
+place from the segment's memory map: Whoosh copies each column into memory when it
+opens it, and the stored fields of 50,000 documents are some 500 MB, so each server
+process held a second copy of them and its first search waited a second per segment.
 """
 
 from __future__ import annotations
@@ -19,8 +24,9 @@ from array import array
 from operator import sub
 
 import numpy as np
-from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter, W3TermsReader
+from whoosh.codec.whoosh3 import W3Codec, W3FieldWriter, W3PerDocReader, W3TermsReader
 from whoosh.filedb.filetables import HashReader, HashWriter
+from whoosh.filedb.structfile import BufferFile
 from whoosh.reading import SegmentReader
 from whoosh.system import pack_ushort
 
@@ -39,6 +45,10 @@ class PortalCodec(W3Codec):
     def field_writer(self, storage, segment):
         """Whoosh's field writer that also writes the id lists."""
         return _IdsFieldWriter(self, storage, segment)
+
+    def per_document_reader(self, storage, segment):
+        """Whoosh's per-document reader, reading columns in place."""
+        return _InPlacePerDocReader(storage, segment)
 
     def terms_reader(self, storage, segment):
         """Whoosh's terms reader that also reads the id lists."""
@@ -72,6 +82,67 @@ class _IdsFieldWriter(W3FieldWriter):
     def close(self):
         super().close()
         self._ids.close()
+
+
+class _InPlacePerDocReader(W3PerDocReader):
+    """Reads the columns of a segment in a compound file from its memory map."""
+
+    def _get_column_file(self, fieldname):
+        filename = W3Codec.column_filename(self._segment, fieldname)
+        # A segment's compound file comes first in the overlay Whoosh reads it through.
+        compound = getattr(self._storage, "a", self._storage)
+        source = getattr(compound, "_source", None)  # a CompoundStorage's memory map
+        if source is None or not compound.file_exists(filename):  # not a mapped compound file
+            return super()._get_column_file(fieldname)
+        offset, length = compound.range(filename)
+        return _InPlaceFile(source, offset, length, filename), 0, length
+
+
+class _InPlaceFile(BufferFile):
+    """Whoosh's ``BufferFile`` over part of a memory map, without its copy of the part."""
+
+    def __init__(self, source, offset: int, length: int, name: str) -> None:
+        super().__init__(b"", name=name)
+        self._buf = memoryview(source)[offset : offset + length]
+        self.file = _MappedReader(source, offset, length)
+
+
+class _MappedReader:
+    """A read-only file of ``length`` bytes of a memory map from ``offset``; reading copies
+    only what is read."""
+
+    def __init__(self, source, offset: int, length: int) -> None:
+        self._source = source
+        self._start = self._position = offset
+        self._end = offset + length
+
+    def read(self, size: int | None = -1) -> bytes:
+        """Up to ``size`` bytes (all that are left when negative)."""
+        end = self._end if size is None or size < 0 else min(self._position + size, self._end)
+        data = self._source[self._position : end]
+        self._position = max(self._position, end)
+        return data
+
+    def readline(self, size: int | None = -1) -> bytes:
+        """The bytes up to and including the next newline."""
+        newline = self._source.find(b"\n", self._position, self._end)
+        end = self._end if newline < 0 else newline + 1
+        if size is not None and size >= 0:
+            end = min(end, self._position + size)
+        return self.read(end - self._position)
+
+    def seek(self, position: int, whence: int = 0) -> int:
+        """Move to ``position`` from the start, the current position or the end."""
+        base = (self._start, self._position, self._end)[whence]
+        self._position = max(self._start, base + position)
+        return self._position - self._start
+
+    def tell(self) -> int:
+        """The position from the start."""
+        return self._position - self._start
+
+    def close(self) -> None:
+        """Nothing to release: the memory map belongs to the segment's storage."""
 
 
 class _IdsTermsReader(W3TermsReader):
