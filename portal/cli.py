@@ -286,6 +286,8 @@ def serve(host: str, port: int, threads: int) -> None:
                 search.reindex_all(session, app.extensions["portal.search"])
         # Work left by a process that died after committing (e.g. text extraction).
         app.extensions["portal.drainer"].wake()
+        # Facet and date columns etc.: not on the first coordinator's search.
+        app.extensions["portal.search"].warm_up()
     # The PDF workers take seconds to start: not on the first caseworker's print.
     from portal.services import pdf
 

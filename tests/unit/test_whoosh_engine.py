@@ -385,3 +385,28 @@ def test_entries_with_an_empty_field_are_scored_beside_others(backend):
     result = backend.search(SearchQuery(text="Amina Wohnung"), ["o1"])
     assert [hit.version_id for hit in result.hits] == [2]
     assert sorted(found(backend, "Wohnung")) == [1, 2]
+
+
+def test_warm_up_derives_what_searches_read_before_the_first_search(backend):
+    backend.update([entry(n, "Wohnung", focus=["wohnen"]) for n in range(1, 20)], [])
+    backend.warm_up().join(timeout=30)
+    view = backend._current
+    assert view is not None
+    derived = set(view._arrays)
+    assert {("live",), ("dates",), ("lengths", "body"), ("facet", "year")} <= derived
+    assert ("current", True) in view._masks
+    result = backend.search(SearchQuery(text="Wohnung"), ["o1"])
+    assert backend._current is view and set(view._arrays) >= derived  # used, not rebuilt
+    assert result.total == 19 and result.facets["focus"] == {"wohnen": 19}
+
+
+def test_a_failed_warm_up_is_logged_and_search_still_works(backend, monkeypatch, caplog):
+    backend.update([entry(1, "Wohnung")], [])
+
+    def broken(_view):
+        raise OSError("Datei weg")
+
+    monkeypatch.setattr(whoosh_run.SearcherView, "prepare", broken)
+    backend.warm_up().join(timeout=30)
+    assert "search warm-up failed" in caplog.text
+    assert backend.search(SearchQuery(text="Wohnung"), ["o1"]).total == 1

@@ -118,6 +118,9 @@ class SearchBackend(Protocol):
     def clear(self) -> None:
         """Drop everything."""
 
+    def warm_up(self) -> object:
+        """Prepare, in the background, what the first search would otherwise wait for."""
+
 
 def checked_text(text: str | None) -> str:
     """The query text, stripped; InvalidInput when it is empty or too long."""

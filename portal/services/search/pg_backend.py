@@ -264,6 +264,9 @@ class PostgresBackend:
         with self.engine.begin() as connection:
             connection.exec_driver_sql("TRUNCATE portal_search.entries, portal_search.case_names")
 
+    def warm_up(self) -> None:
+        """Nothing to prepare: PostgreSQL keeps its own caches, shared by every server."""
+
     def version_ids(self) -> set[int]:
         """Ids of every indexed version (for consistency checks)."""
         with self.engine.connect() as connection:

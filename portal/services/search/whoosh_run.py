@@ -93,6 +93,17 @@ class SearcherView:
         self._lock = threading.Lock()
         self.users = 0  # queries running on it (counted by the backend under its lock)
 
+    def prepare(self) -> None:
+        """Derive now what searches read from every segment: deletions, current versions,
+        dates, facet codes and the lengths of the scored fields."""
+        self.live()
+        self.filter_docs("current", True)
+        self.dates()
+        for name in FACETS:
+            self.facet(name)
+        for fieldname in ("title", "body", "names"):
+            self.lengths(fieldname)
+
     def none(self) -> np.ndarray:
         """A new, empty document set."""
         return np.zeros(self.size, dtype=bool)
