@@ -165,3 +165,7 @@ def test_mapped_reader_reads_like_a_file(tmp_path):
                  ("readline",), ("readline",), ("seek", -50, 1), ("tell",)]  # fmt: skip
         for name, *args in steps:
             assert getattr(ours, name)(*args) == getattr(theirs, name)(*args), (name, args)
+        for bad in [(-1, 0), (0, 3)]:
+            for file in (ours, theirs):
+                with pytest.raises(ValueError):
+                    file.seek(*bad)

@@ -3,6 +3,8 @@ facets, the time limit, segment merging and searcher lifetimes (no database need
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime
 
 import numpy as np
@@ -410,3 +412,24 @@ def test_a_failed_warm_up_is_logged_and_search_still_works(backend, monkeypatch,
     backend.warm_up().join(timeout=30)
     assert "search warm-up failed" in caplog.text
     assert backend.search(SearchQuery(text="Wohnung"), ["o1"]).total == 1
+
+
+def test_what_a_search_and_the_warm_up_both_need_is_derived_once(backend):
+    backend.update([entry(1, "Wohnung")], [])
+    calls, started = [], threading.Event()
+
+    def slow():
+        calls.append(1)
+        started.set()
+        time.sleep(0.2)
+        return "codes"
+
+    with backend._view() as view:
+        reader = view.leaves[0][0].reader()
+        first = threading.Thread(target=backend._readers.derived, args=(reader, ("k",), slow))
+        first.start()
+        started.wait(5)
+        assert backend._readers.derived(reader, ("k",), slow) == "codes"  # waited, no rerun
+        first.join()
+        assert view._derived(("v",), slow) == view._derived(("v",), slow) == "codes"
+    assert len(calls) == 2  # once for the pool's key, once for the view's

@@ -239,8 +239,11 @@ class WhooshBackend:
 
     def _prepare(self) -> None:
         try:
-            with self._view() as view:
-                view.prepare()
+            for _attempt in range(3):  # again when a commit came meanwhile
+                with self._view() as view:
+                    view.prepare()
+                    if view.searcher.up_to_date():
+                        return
         except Exception:  # the first search derives it then, or reports what is wrong
             log.exception("search warm-up failed")
 

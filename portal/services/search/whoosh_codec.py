@@ -92,7 +92,7 @@ class _InPlacePerDocReader(W3PerDocReader):
         # A segment's compound file comes first in the overlay Whoosh reads it through.
         compound = getattr(self._storage, "a", self._storage)
         source = getattr(compound, "_source", None)  # a CompoundStorage's memory map
-        if source is None or not compound.file_exists(filename):  # not a mapped compound file
+        if source is None or compound.is_closed or not compound.file_exists(filename):
             return super()._get_column_file(fieldname)
         offset, length = compound.range(filename)
         return _InPlaceFile(source, offset, length, filename), 0, length
@@ -133,8 +133,12 @@ class _MappedReader:
 
     def seek(self, position: int, whence: int = 0) -> int:
         """Move to ``position`` from the start, the current position or the end."""
-        base = (self._start, self._position, self._end)[whence]
-        self._position = max(self._start, base + position)
+        if whence not in (0, 1, 2):
+            raise ValueError(f"invalid whence ({whence}, should be 0, 1 or 2)")
+        target = (self._start, self._position, self._end)[whence] + position
+        if whence == 0 and position < 0:
+            raise ValueError(f"negative seek position {position}")
+        self._position = max(self._start, target)
         return self._position - self._start
 
     def tell(self) -> int:

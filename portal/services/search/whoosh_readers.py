@@ -29,6 +29,7 @@ class ReaderPool:
         self._latest: set[str] = set()
         self._derived: dict[tuple, object] = {}  # (segment id, ...) -> data derived from it
         self._lock = threading.Lock()
+        self._computing = threading.RLock()  # held while deriving (see ``derived``)
 
     def searcher(self) -> Searcher:
         """A searcher on the latest commit, reusing the readers of unchanged segments."""
@@ -72,9 +73,13 @@ class ReaderPool:
         with self._lock:
             if full in self._derived:
                 return self._derived[full]
-        value = compute()
-        with self._lock:
-            self._derived[full] = value
+        with self._computing:  # one at a time: a search waits for the warm-up's result
+            with self._lock:
+                if full in self._derived:
+                    return self._derived[full]
+            value = compute()
+            with self._lock:
+                self._derived[full] = value
         return value
 
     def _reader(self, segment, generation: int) -> SegmentReader:

@@ -91,6 +91,7 @@ class SearcherView:
         self._arrays: dict[tuple, object] = {}
         self._lexicons: dict[str, list[str]] = {}
         self._lock = threading.Lock()
+        self._computing = threading.RLock()
         self.users = 0  # queries running on it (counted by the backend under its lock)
 
     def prepare(self) -> None:
@@ -205,7 +206,10 @@ class SearcherView:
     def _derived(self, key: tuple, compute):
         value = self._arrays.get(key)
         if value is None:
-            value = self._arrays[key] = compute()
+            with self._computing:  # once, even when a search and the warm-up both ask
+                value = self._arrays.get(key)
+                if value is None:
+                    value = self._arrays[key] = compute()
         return value
 
     def fuzzy_words(self, query: FuzzyTerm) -> list[str]:
