@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
 
 from flask_babel import lazy_gettext as _l
 
-from portal.models.base import LOCAL_TIMEZONE
+from portal.models.base import LOCAL_TIMEZONE, as_utc
 from portal.services.errors import InvalidInput
 
 MAX_QUERY_CHARS = 500
@@ -18,7 +18,7 @@ MIN_PREFIX = 3
 
 def utc_naive(moment: datetime) -> datetime:
     """``moment`` in UTC without its zone; a naive ``moment`` is taken to be UTC already."""
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+    return as_utc(moment).replace(tzinfo=None)
 
 
 @dataclass
@@ -49,8 +49,7 @@ class IndexEntry:
     @property
     def year(self) -> int:
         """The calendar year in Germany, for the year facet."""
-        moment = self.date if self.date.tzinfo else self.date.replace(tzinfo=UTC)
-        return moment.astimezone(LOCAL_TIMEZONE).year
+        return as_utc(self.date).astimezone(LOCAL_TIMEZONE).year
 
 
 @dataclass
