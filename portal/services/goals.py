@@ -204,7 +204,9 @@ def open_goals(session: Session, user: User, case: Case, today: date) -> list[Op
     ]
     ids = {goal.get("responsible_organisation_id") for _document, goal in found} - {None}
     names = dict(
-        session.execute(select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids)))
+        session.execute(
+            select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids))
+        ).all()
         if ids
         else []
     )

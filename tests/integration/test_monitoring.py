@@ -208,6 +208,17 @@ def test_monitoring_pages_of_a_note_are_404(logged_in, make_note, worker, case):
     assert logged_in.get(f"/documents/{note.id}/signed").status_code == 404
 
 
+def test_only_agreement_pages_show_the_signature_and_monitoring_card(
+    logged_in, make_note, worker, case, agreement
+):
+    note_page = logged_in.get(f"/documents/{make_note(worker, case).id}").text
+    assert "Unterschrift und Zielverfolgung" not in note_page
+    assert f"/documents/{agreement.id}/goals" not in note_page
+    agreement_page = logged_in.get(f"/documents/{agreement.id}").text
+    assert "Unterschrift und Zielverfolgung" in agreement_page
+    assert f"/documents/{agreement.id}/goals" in agreement_page
+
+
 # ---------------------------------------------------------------- goal statuses
 
 
@@ -265,6 +276,23 @@ def test_goal_history_is_shown_across_versions(logged_in, db, worker, agreement,
 
 
 # ---------------------------------------------------------------- overdue goals
+
+
+def test_open_goals_in_the_case_folder_name_the_responsible_organisation(
+    logged_in, db, worker, case, save_ctx, make_org
+):
+    caritas = make_org(name="Caritas Gütersloh")
+    goal = {"area": "arbeit", "goal": "Bewerbung schreiben", "due_date": "2027-02-28",
+            "status": "open", "responsible_organisation_id": caritas.id}  # fmt: skip
+    documents.create_document(
+        db, worker, case, doc_type="agreement", title="IV", ctx=save_ctx,
+        content=Content(fields={"goals": [goal]}),
+    )  # fmt: skip
+    db.commit()
+    response = logged_in.get(f"/cases/{case.id}")
+    assert response.status_code == 200
+    row = re.search(r"<tr>(?:(?!</tr>).)*Bewerbung schreiben.*?</tr>", response.text, re.S)
+    assert row and "Caritas Gütersloh" in row.group(0)
 
 
 def test_overdue_goals_are_flagged_in_the_case_folder(
