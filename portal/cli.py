@@ -83,10 +83,16 @@ def main() -> None:
 @with_app(needs_schema=False)
 def init() -> None:
     """Create or upgrade the database and the search index."""
-    from portal.migrate import upgrade
+    from portal.migrate import head_revision, upgrade
 
-    upgrade(database())
-    click.echo("Datenbank ist aktuell. / Database is up to date.")
+    db = database()
+    before = upgrade(db)
+    if before is None:
+        click.echo("Datenbank angelegt. / Database created.")
+    elif before != head_revision(db):
+        click.echo(f"Datenbank aktualisiert ({before} → {head_revision(db)}). / Database upgraded.")
+    else:
+        click.echo("Datenbank ist aktuell. / Database is up to date.")
 
 
 @main.command("create-org")

@@ -7,10 +7,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from portal.config import ROOT
+from portal.config import RESOURCES
 from portal.db import Database
 
-MIGRATIONS = ROOT / "migrations"
+MIGRATIONS = RESOURCES / "migrations"
 
 
 def alembic_config(database: Database) -> Config:
@@ -21,13 +21,25 @@ def alembic_config(database: Database) -> Config:
     return config
 
 
-def upgrade(database: Database) -> None:
-    """Create or upgrade the schema to the newest migration."""
+def upgrade(database: Database) -> str | None:
+    """Create or upgrade the schema to the newest migration; return the revision it had
+    before (None: the database was empty)."""
+    before = current_revision(database)
     command.upgrade(alembic_config(database), "head")
+    return before
+
+
+def head_revision(database: Database) -> str:
+    """The newest migration's revision."""
+    return ScriptDirectory.from_config(alembic_config(database)).get_current_head()
+
+
+def current_revision(database: Database) -> str | None:
+    """The database's revision (None before the first migration)."""
+    with database.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
 
 
 def is_current(database: Database) -> bool:
     """True when the database is at the newest migration."""
-    head = ScriptDirectory.from_config(alembic_config(database)).get_current_head()
-    with database.engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision() == head
+    return current_revision(database) == head_revision(database)

@@ -14,9 +14,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from alembic import command
 from click.testing import CliRunner
 from sqlalchemy import func, select, text
 
+from portal.db import Database
+from portal.migrate import alembic_config
 from portal.models import AuditEvent, Organisation, User
 from tests.conftest import TEST_AUDIT_KEY, TEST_PASSWORD, Auth
 
@@ -54,6 +57,22 @@ def test_init_is_idempotent(runner):
         result = runner("init")
         assert result.exit_code == 0, result.output
         assert "Datenbank ist aktuell. / Database is up to date." in result.stdout
+
+
+def test_init_says_when_it_created_or_upgraded_the_database(runner, tmp_path, monkeypatch):
+    empty = tmp_path / "empty.db"
+    monkeypatch.setenv("PORTAL_DATABASE_URL", f"sqlite:///{empty}")
+    created = runner("init")
+    assert created.exit_code == 0, created.output
+    assert created.stdout.strip() == "Datenbank angelegt. / Database created."
+
+    database = Database(f"sqlite:///{empty}", audit_key=TEST_AUDIT_KEY)
+    command.downgrade(alembic_config(database), "-1")
+    database.engine.dispose()
+    upgraded = runner("init")
+    assert upgraded.exit_code == 0, upgraded.output
+    assert "Datenbank aktualisiert (" in upgraded.stdout
+    assert runner("init").stdout.strip() == "Datenbank ist aktuell. / Database is up to date."
 
 
 def test_init_creates_the_schema_of_an_empty_database(runner, monkeypatch, tmp_path):
