@@ -16,13 +16,7 @@ from _setup import machine, make_app, make_worker, summary
 from portal.models import DocumentVersion, User
 from portal.services import cases, tokens
 
-PDF = (
-    Path(__file__).resolve().parents[2]
-    / "shared"
-    / "testdata"
-    / "realdocs"
-    / "GeoTopo-komprimiert.pdf"
-)
+PDF = Path(__file__).resolve().parents[1] / "tests/data/realdocs/GeoTopo-komprimiert.pdf"
 ROUNDS = 10
 
 

@@ -36,13 +36,8 @@ PG_ADMIN_URL = os.environ.get(
 REQUIRE_POSTGRES = os.environ.get("PORTAL_TEST_REQUIRE_POSTGRES") == "1"
 TEST_PASSWORD = "Lindenblatt-Emsufer-Kanal-7"
 TEST_AUDIT_KEY = "test-audit-key"
-# Real files made by other tools (shared/testdata/realdocs beside the repository).
-REALDOCS = Path(
-    os.environ.get(
-        "PORTAL_TEST_REALDOCS",
-        Path(__file__).resolve().parents[2] / "shared" / "testdata" / "realdocs",
-    )
-)
+# Real files made by other tools (origin, licence and purpose in its SOURCES.md).
+REALDOCS = Path(__file__).resolve().parent / "data" / "realdocs"
 
 _postgres_skip_reason: list[str] = []
 
