@@ -5,10 +5,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 E2E_DIR := tests/e2e
-AXE := $(E2E_DIR)/node_modules/axe-core/axe.min.js
+NPM_STAMP := $(E2E_DIR)/node_modules/.installed
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard portal/translations/*/LC_MESSAGES/messages.po))
+# Every Python dependency, pinned with hashes (uv pip compile; `make lock` refreshes them).
+LOCK := requirements/dev.txt
+UV_COMPILE := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 \
+	--generate-hashes --custom-compile-command "make lock" --quiet
 
-.PHONY: run test lint format translations translations-update system-deps install bench
+.PHONY: run test test-system test-latest lint format translations translations-update \
+	system-deps install lock bench
 
 run: install translations
 	$(BIN)/portal init
@@ -20,6 +25,19 @@ run: install translations
 test: install translations system-deps
 	$(BIN)/pytest -n auto --dist worksteal
 
+# Slower system tests (a wheel built and installed into a fresh venv outside the checkout).
+test-system: install translations system-deps
+	$(BIN)/pytest -m system
+
+# The suite on the newest releases that pyproject.toml's ranges allow, in a venv of its own:
+# catches an upcoming incompatibility on purpose before `make lock` takes it in.
+test-latest: system-deps
+	rm -rf .venv-latest
+	$(PYTHON) -m venv .venv-latest
+	.venv-latest/bin/python -m pip install --quiet --upgrade pip
+	.venv-latest/bin/python -m pip install --quiet -e '.[test]'
+	.venv-latest/bin/pytest -n auto --dist worksteal
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -30,16 +48,28 @@ format: install
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+# A new venv with exactly the locked versions (hashes checked; nothing left from an older
+# lock), then the portal itself, editable, built by the locked hatchling (no build
+# isolation: nothing unpinned is fetched).
+$(STAMP): $(LOCK) pyproject.toml hatch_build.py
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	touch $(STAMP)
+
+# Re-resolve every dependency to the newest release the ranges allow: the development lock
+# first, then the runtime lock (what a production install of the wheel takes) within it.
+lock: install
+	$(UV_COMPILE) --upgrade --extra test --extra dev -o requirements/dev.txt
+	$(UV_COMPILE) -c requirements/dev.txt -o requirements/runtime.txt
+	npm install --prefix $(E2E_DIR) --package-lock-only --no-audit --no-fund
 
 translations: $(MO_FILES)
 
-%.mo: %.po
-	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@
+%.mo: %.po hatch_build.py
+	$(BIN)/python hatch_build.py
 
 # After changing user-facing strings: extract them and merge into the catalogs,
 # then translate the new German entries in portal/translations/de/.
@@ -65,7 +95,11 @@ system-deps:
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 		else echo "missing Debian packages:$$missing (their tests will be skipped)"; fi; \
 	fi
-	@test -f $(AXE) || npm install --prefix $(E2E_DIR) --no-audit --no-fund --no-package-lock --silent
+	@$(MAKE) --no-print-directory $(NPM_STAMP)
+
+$(NPM_STAMP): $(E2E_DIR)/package-lock.json
+	npm ci --prefix $(E2E_DIR) --no-audit --no-fund --silent
+	touch $@
 
 bench: install translations
 	cd bench && ../$(BIN)/python dedup.py && for b in case_folder.py upload.py dashboard.py; do for db in sqlite postgresql; do ../$(BIN)/python $$b $$db; done; done && ../$(BIN)/python pdf.py

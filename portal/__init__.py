@@ -16,7 +16,7 @@ def create_app(config: dict | None = None) -> Flask:
     from werkzeug.middleware.proxy_fix import ProxyFix
 
     from portal import db, web
-    from portal.config import ROOT, Settings
+    from portal.config import RESOURCES, Settings
     from portal.jobs import Drainer
     from portal.services.search import make_backend
     from portal.services.storage import BlobStore
@@ -25,8 +25,8 @@ def create_app(config: dict | None = None) -> Flask:
     settings.ensure_secrets()
     app = Flask(
         __name__,
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
+        template_folder=str(RESOURCES / "templates"),
+        static_folder=str(RESOURCES / "static"),
     )
     app.config.update(settings.flask_config())
     app.extensions["portal.settings"] = settings

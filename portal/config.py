@@ -8,7 +8,10 @@ from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+# templates/, static/ and migrations/: inside the package when installed from a wheel (mapped
+# there by pyproject.toml), beside it in a checkout.
+RESOURCES = PACKAGE if (PACKAGE / "templates").is_dir() else PACKAGE.parent
 
 
 def _env(name: str, default: str) -> str:
@@ -24,10 +27,9 @@ class Settings:
     """Everything the portal can be configured with; one instance per app."""
 
     database_url: str = field(default_factory=lambda: _env("DATABASE_URL", ""))
-    data_dir: Path = field(default_factory=lambda: Path(_env("DATA_DIR", str(ROOT / "instance"))))
-    search_index: Path = field(
-        default_factory=lambda: Path(_env("SEARCH_INDEX", str(ROOT / "search_index")))
-    )
+    # Relative to the working directory, never inside the installed package.
+    data_dir: Path = field(default_factory=lambda: Path(_env("DATA_DIR", "instance")))
+    search_index: Path = field(default_factory=lambda: Path(_env("SEARCH_INDEX", "search_index")))
     search_backend: str = field(default_factory=lambda: _env("SEARCH_BACKEND", "whoosh"))
     secret_key: str = field(default_factory=lambda: _env("SECRET_KEY", ""))
     audit_key: str = field(default_factory=lambda: _env("AUDIT_KEY", ""))
@@ -50,8 +52,8 @@ class Settings:
     login_window_minutes: int = 15
 
     def __post_init__(self) -> None:
-        self.data_dir = Path(self.data_dir)
-        self.search_index = Path(self.search_index)
+        self.data_dir = Path(self.data_dir).absolute()
+        self.search_index = Path(self.search_index).absolute()
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'portal.db'}"
         if self.language not in {"de", "en"}:
@@ -78,7 +80,7 @@ class Settings:
             "WTF_CSRF_TIME_LIMIT": self.session_absolute_hours * 3600,
             "BABEL_DEFAULT_LOCALE": self.language,
             "BABEL_DEFAULT_TIMEZONE": "Europe/Berlin",
-            "BABEL_TRANSLATION_DIRECTORIES": str(Path(__file__).parent / "translations"),
+            "BABEL_TRANSLATION_DIRECTORIES": str(PACKAGE / "translations"),
             "PREFERRED_URL_SCHEME": "https" if self.https else "http",
         }
 

@@ -26,13 +26,13 @@ from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 
-from portal.config import ROOT
+from portal.config import RESOURCES
 from portal.services.errors import PortalError
 
 TIMEOUT_SECONDS = 30.0
 MEMORY_BYTES = 1024**3
 POOL_SIZE = 2
-STATIC_ROOT = ROOT / "static"
+STATIC_ROOT = RESOURCES / "static"
 log = logging.getLogger(__name__)
 
 
