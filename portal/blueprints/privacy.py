@@ -147,17 +147,7 @@ def case_audit_csv(case_id: int):
         db_session(), "export", actor=current_user, object_type="audit_trail", object_id=case.id,
         case_id=case.id, ip=client_ip(),
     )  # fmt: skip
-    users = audit.actors(db_session(), events)
-    organisations = {o.id: o.name for o in db_session().scalars(select(Organisation))}
-    lines = ["id;at;action;user;organisation;object_type;object_id"]
-    for event in events:
-        user = users.get(event.user_id)
-        cells = [
-            event.id, event.at.isoformat(), event.action, user.email if user else "",
-            organisations.get(event.organisation_id, ""), event.object_type, event.object_id or "",
-        ]  # fmt: skip
-        lines.append(";".join(export._csv_cell(cell) for cell in cells))
-    response = Response("\n".join(lines) + "\n", mimetype="text/csv")
+    response = Response(audit.events_csv(db_session(), events), mimetype="text/csv")
     response.headers["Content-Disposition"] = content_disposition(
         "attachment", f"audit-{case.reference}.csv"
     )

@@ -11,9 +11,10 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from portal.db import insert_or_ignore
-from portal.models import AuditChainHead, AuditEvent, User, utcnow
+from portal.models import AuditChainHead, AuditEvent, Organisation, User, utcnow
 from portal.models.audit import GENESIS_HASH
 from portal.services import access
+from portal.services.csvfile import csv_document
 
 VERIFY_BATCH = 1000
 
@@ -82,6 +83,25 @@ def actors(session: Session, events: list[AuditEvent]) -> dict[int, User]:
     if not ids:
         return {}
     return {user.id: user for user in session.scalars(select(User).where(User.id.in_(ids)))}
+
+
+def events_csv(session: Session, events: list[AuditEvent]) -> str:
+    """``events`` as CSV: who (email, organisation) did what to which object, when."""
+    users = actors(session, events)
+    org_ids = {event.organisation_id for event in events} - {None}
+    organisations = dict(
+        session.execute(
+            select(Organisation.id, Organisation.name).where(Organisation.id.in_(org_ids))
+        ).all()
+    )
+    header = ["id", "at", "action", "user", "organisation", "object_type", "object_id"]
+    rows = [
+        (event.id, event.at.isoformat(), event.action,
+         users[event.user_id].email if event.user_id in users else "",
+         organisations.get(event.organisation_id, ""), event.object_type, event.object_id)
+        for event in events
+    ]  # fmt: skip
+    return csv_document(header, rows)
 
 
 def _bump_head(session: Session) -> bool:

@@ -26,6 +26,7 @@ from portal.models import (
     User,
 )
 from portal.services import access, audit, cases
+from portal.services.csvfile import csv_document
 from portal.services.storage import BlobStore
 
 
@@ -190,28 +191,15 @@ def _case_json(data: ExportData) -> dict:
 
 
 def _events_csv(data: ExportData) -> str:
-    rows = ["zeitpunkt;aktion;person;organisation;objekt"]
+    rows = []
     for event in data.events:
         user = data.users.get(event.user_id)
         org = data.organisations.get(event.organisation_id)
-        rows.append(
-            ";".join(
-                _csv_cell(value)
-                for value in (
-                    event.at.isoformat(), event.action, user.name if user else "",
-                    org.name if org else "", f"{event.object_type} {event.object_id or ''}".strip(),
-                )
-            )
-        )  # fmt: skip
-    return "\n".join(rows) + "\n"
-
-
-def _csv_cell(value: str) -> str:
-    """Quote for CSV and defuse spreadsheet formulas (=, +, -, @ at the start)."""
-    value = str(value)
-    if value[:1] in ("=", "+", "-", "@"):
-        value = "'" + value
-    return '"' + value.replace('"', '""') + '"'
+        rows.append((
+            event.at.isoformat(), event.action, user.name if user else "",
+            org.name if org else "", f"{event.object_type} {event.object_id or ''}".strip(),
+        ))  # fmt: skip
+    return csv_document(["zeitpunkt", "aktion", "person", "organisation", "objekt"], rows)
 
 
 def _slug(title: str) -> str:

@@ -1,7 +1,6 @@
 """The dashboard's aggregates as CSV for reporting to the Land: anonymous, small groups hidden.
 
-Format: UTF-8 with BOM (Excel), ``;`` separator, CRLF, one row per (table, category,
-value). Cells that a spreadsheet would read as a formula are defused.
+One row per (table, category, value), in the portal's CSV format (``services/csvfile``).
 
 Small groups: a value made of 1 to 4 cases (goals, follow-ups, phase stays) is written
 as "<5"; 0 stays 0. No totals are exported. Totals can still be known from other
@@ -13,28 +12,24 @@ A median of fewer than 5 completed stays is hidden the same way.
 
 from __future__ import annotations
 
-import csv
-import io
-
 from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 
+from portal.services.csvfile import csv_document
 from portal.services.statistics import Row, Table
 
 SMALL_GROUP = 5
 HIDDEN = "<5"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def csv_text(tables: list[Table]) -> str:
-    """The CSV document (with BOM) of ``tables``, small groups hidden."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow([str(_l("Table")), str(_l("Category")), str(_l("Value"))])
-    for table in tables:
-        for row, value in zip(table.rows, published_values(table), strict=True):
-            writer.writerow([safe_cell(table.title), safe_cell(row.label), value])
-    return "\ufeff" + buffer.getvalue()
+    """The CSV document of ``tables``, small groups hidden."""
+    rows = [
+        (str(table.title), str(row.label), value)
+        for table in tables
+        for row, value in zip(table.rows, published_values(table), strict=True)
+    ]
+    return csv_document([str(_l("Table")), str(_l("Category")), str(_l("Value"))], rows)
 
 
 def published_values(table: Table) -> list[str]:
@@ -46,12 +41,6 @@ def published_values(table: Table) -> list[str]:
         if rest:
             hidden.add(min(rest)[1])
     return [HIDDEN if i in hidden else _value(row) for i, row in enumerate(table.rows)]
-
-
-def safe_cell(text: str) -> str:
-    """Text a spreadsheet shows as text: a leading formula character gets an apostrophe."""
-    text = str(text)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _is_small(row: Row) -> bool:

@@ -111,6 +111,10 @@ def test_audit_trail_for_lead_and_coordinators_only(app, db, setup, make_user):
     csv = clients["stadt"].get(f"{url}.csv")
     assert csv.status_code == 200 and csv.mimetype == "text/csv"
     assert "attachment" in csv.headers["Content-Disposition"]
+    assert csv.data.startswith("\ufeff".encode())  # German Excel reads the umlauts right
+    header, *rows = [line.split(";") for line in csv.text.lstrip("\ufeff").splitlines()]
+    assert header == ["id", "at", "action", "user", "organisation", "object_type", "object_id"]
+    assert [stadt.email, stadt.organisation.name] in [row[3:5] for row in rows]
     assert db.scalar(select(AuditEvent).where(AuditEvent.object_type == "audit_trail"))
 
 
