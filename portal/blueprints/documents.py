@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 
 from flask import (
     Blueprint,
@@ -20,7 +20,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_date, format_decimal, to_user_timezone
+from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -31,6 +31,7 @@ from portal.forms import documents as forms
 from portal.forms.documents import RestoreForm, editor_form
 from portal.labels import DOCUMENT_TYPE_LABELS
 from portal.models import Document, DocumentVersion
+from portal.models.base import local_today
 from portal.services import access, accounts, audit, cases, diff, documents, goals, related, search
 from portal.services.documents import VersionConflict
 from portal.services.errors import InvalidInput, NotFound, PortalError, ValidationFailed
@@ -376,7 +377,7 @@ def _helpers() -> dict:
         "paragraphs": paragraphs,
         "human_size": human_size,
         "iso_date": iso_date,
-        "is_overdue": lambda goal: goals.is_overdue(goal, today()),
+        "is_overdue": _is_overdue,
         "inline_diff": inline_diff,
         "format_value": lambda key, value, org_names: forms.format_value(
             key, value, org_names, iso_date
@@ -384,8 +385,12 @@ def _helpers() -> dict:
         "max_upload_mb": _max_upload_mb,
         "fold": fold,
         "row_counts": row_counts,
-        "count_overdue": lambda items: sum(1 for goal in items if goals.is_overdue(goal, today())),
+        "count_overdue": lambda items: sum(1 for goal in items if _is_overdue(goal)),
     }
+
+
+def _is_overdue(goal: dict) -> bool:
+    return goals.is_overdue(goal, local_today())
 
 
 @dataclass
@@ -445,11 +450,6 @@ def iso_date(value: str | None) -> str:
         return format_date(date.fromisoformat(value))
     except ValueError:
         return value
-
-
-def today() -> date:
-    """Today in the portal's time zone."""
-    return to_user_timezone(datetime.now(UTC)).date()
 
 
 def inline_diff(old: str, new: str) -> tuple[list, list]:

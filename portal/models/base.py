@@ -35,6 +35,11 @@ def local_today() -> date:
     return datetime.now(LOCAL_TIMEZONE).date()
 
 
+def local_date(moment: datetime) -> date:
+    """The calendar day in Germany at ``moment`` (naive: UTC)."""
+    return as_utc(moment).astimezone(LOCAL_TIMEZONE).date()
+
+
 class UTCDateTime(TypeDecorator):
     """Stores UTC timestamps the same way on SQLite and PostgreSQL; returns aware datetimes."""
 

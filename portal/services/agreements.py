@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import Document, DocumentVersion, User
-from portal.models.base import LOCAL_TIMEZONE
+from portal.models.base import local_date
 from portal.services import access, documents, filetypes, goals
 from portal.services.document_fields import GOAL_STATUSES
 from portal.services.documents import Content, SaveContext, Upload, VersionConflict
@@ -154,7 +154,7 @@ def _signing_date(value: str | None, printed: DocumentVersion, today: date) -> s
         signed = date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else None
     except ValueError:
         signed = None
-    saved = printed.created_at.astimezone(LOCAL_TIMEZONE).date()
+    saved = local_date(printed.created_at)
     if signed is None:
         error, message = (
             ("required" if not value else "invalid_date"),

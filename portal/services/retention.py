@@ -28,7 +28,7 @@ from portal.models import (
     PhaseChange,
     User,
 )
-from portal.models.base import LOCAL_TIMEZONE, local_today
+from portal.models.base import local_date, local_today
 from portal.models.retention import DeletionCertificate
 from portal.services import access, audit, outbox
 from portal.services.documents import EXTRACT_JOB
@@ -63,7 +63,7 @@ def deletion_date(case: Case, rule: RetentionRule, doc_types: set[str]) -> date 
     if case.closed_at is None:
         return None
     years = max([rule.default_years, *(rule.years_for(t) for t in doc_types)])
-    closed = case.closed_at.astimezone(LOCAL_TIMEZONE).date()
+    closed = local_date(case.closed_at)
     return _add_years(closed, years)
 
 
@@ -81,7 +81,7 @@ def due(
         if when is not None and when <= today:
             cases_due.append(case)
             continue
-        closed_on = case.closed_at.astimezone(LOCAL_TIMEZONE).date()
+        closed_on = local_date(case.closed_at)
         documents_due.extend(
             d for d in docs if _add_years(closed_on, rule.years_for(d.type)) <= today
         )
