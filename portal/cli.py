@@ -159,8 +159,8 @@ def create_token(email: str, name: str) -> None:
 @with_app()
 def seed_demo() -> None:
     """Load realistic German demo data (only into an empty database)."""
+    from portal.http import save_context
     from portal.services import demo
-    from portal.web import save_context
 
     with database().session() as session:
         logins = demo.seed(session, save_context())

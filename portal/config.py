@@ -14,6 +14,10 @@ PACKAGE = Path(__file__).resolve().parent
 RESOURCES = PACKAGE if (PACKAGE / "templates").is_dir() else PACKAGE.parent
 
 
+# The interface languages, German first.
+LANGUAGES = {"de": "Deutsch", "en": "English"}
+
+
 def _env(name: str, default: str) -> str:
     return os.environ.get(f"PORTAL_{name}", default)
 
@@ -56,7 +60,7 @@ class Settings:
         self.search_index = Path(self.search_index).absolute()
         if not self.database_url:
             self.database_url = f"sqlite:///{self.data_dir / 'portal.db'}"
-        if self.language not in {"de", "en"}:
+        if self.language not in LANGUAGES:
             raise ValueError(f"PORTAL_LANGUAGE must be 'de' or 'en', not {self.language!r}")
 
     def ensure_secrets(self) -> None:

@@ -9,9 +9,7 @@ from flask import (
     current_app,
     g,
     has_request_context,
-    jsonify,
     make_response,
-    render_template,
     request,
     session,
 )
@@ -22,14 +20,13 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from portal import jobs
+from portal.config import LANGUAGES
 from portal.db import db_session
 from portal.extensions import babel, csrf, login_manager
+from portal.http import error_response, wants_json
 from portal.labels import kind_label, role_label
 from portal.services import access, sessions
-from portal.services.documents import SaveContext
 from portal.services.errors import PortalError
-
-LANGUAGES = {"de": "Deutsch", "en": "English"}
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -117,29 +114,6 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
-def client_ip() -> str:
-    """The client's address (behind a proxy, as ProxyFix resolved it)."""
-    return request.remote_addr or ""
-
-
-def safe_local_path(target: str | None) -> str | None:
-    """``target`` when it is a path on this site, else None (no open redirects)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    return target
-
-
-def save_context() -> SaveContext:
-    """Where this app stores uploads, and their size limit."""
-    settings = current_app.extensions["portal.settings"]
-    return SaveContext(current_app.extensions["portal.blobs"], settings.max_upload_mb * 2**20)
-
-
-def wants_json() -> bool:
-    """True for API requests, which get the JSON error object instead of a page."""
-    return request.path.startswith("/api/")
-
-
 def _init_login(app: Flask, settings) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -167,23 +141,6 @@ def _security_headers(response):
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response
-
-
-def error_response(
-    status: int, code: str, message, fields: dict | None = None, extra: dict | None = None
-):
-    """The JSON error object for the API (``extra`` beside it), or the error page for people."""
-    if wants_json():
-        body = {"error": {"code": code, "message": str(message)}, **(extra or {})}
-        if fields:
-            body["error"]["fields"] = fields
-        response = jsonify(body)
-        response.status_code = status
-        if status == 401:
-            response.headers["WWW-Authenticate"] = 'Bearer realm="kim-portal"'
-        return response
-    html = render_template("errors/error.html", status=status, message=message)
-    return html, status
 
 
 def _register_error_handlers(app: Flask) -> None:

@@ -8,9 +8,9 @@ from flask_login import current_user, login_required, logout_user
 
 from portal.db import db_session
 from portal.forms.account import ConfirmForm, PasswordChangeForm, TokenForm
+from portal.http import client_ip
 from portal.services import accounts, tokens
 from portal.services.errors import ValidationFailed
-from portal.web import client_ip
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 

@@ -11,12 +11,12 @@ from portal.db import db_session
 from portal.forms import choices
 from portal.forms.account import ConfirmForm
 from portal.forms.admin import OrganisationForm, PasswordResetForm, UserForm
+from portal.http import client_ip, save_context
 from portal.models import Blob
 from portal.services import access, accounts, tokens
 from portal.services.documents import Upload
 from portal.services.errors import NotFound, ValidationFailed
 from portal.services.storage import UploadTooLarge
-from portal.web import client_ip, save_context
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -19,10 +19,10 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.db import db_session
 from portal.forms.auth import LoginForm
+from portal.http import client_ip, safe_local_path
 from portal.services import audit, sessions
 from portal.services.auth import ThrottleRule, authenticate
 from portal.services.errors import InvalidCredentials, TooManyAttempts
-from portal.web import client_ip, safe_local_path
 
 bp = Blueprint("auth", __name__)
 

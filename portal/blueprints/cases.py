@@ -17,12 +17,12 @@ from portal.forms.cases import (
     PhaseForm,
     field_error,
 )
+from portal.http import client_ip
 from portal.labels import LABEL_HELPERS
 from portal.models import DOCUMENT_TYPES, PHASES, DocumentVersion, User
 from portal.services import access, accounts, audit, cases, documents
 from portal.services.cases import CaseQuery, DuplicateCandidates
 from portal.services.errors import ValidationFailed
-from portal.web import client_ip
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 

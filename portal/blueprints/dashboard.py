@@ -8,9 +8,9 @@ from flask_login import current_user, login_required
 
 from portal.db import db_session
 from portal.downloads import content_disposition
+from portal.http import client_ip
 from portal.models.base import local_today
 from portal.services import access, audit, charts, statistics, statistics_csv
-from portal.web import client_ip
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 

@@ -29,6 +29,7 @@ from portal.db import db_session
 from portal.downloads import INLINE_TYPES, send_version_file
 from portal.forms import documents as forms
 from portal.forms.documents import RestoreForm, editor_form
+from portal.http import client_ip, error_response, save_context
 from portal.labels import DOCUMENT_TYPE_LABELS
 from portal.models import Document, DocumentVersion
 from portal.models.base import local_today
@@ -37,7 +38,6 @@ from portal.services.documents import VersionConflict
 from portal.services.errors import InvalidInput, NotFound, PortalError, ValidationFailed
 from portal.services.filetypes import HostileFile, UnsupportedFile
 from portal.services.storage import UploadTooLarge
-from portal.web import client_ip, error_response, save_context
 
 bp = Blueprint("documents", __name__)
 

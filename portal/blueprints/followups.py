@@ -14,10 +14,10 @@ from portal.forms.followups import (
     DoneForm,
     FollowUpForm,
 )
+from portal.http import client_ip, safe_local_path
 from portal.models.base import local_today
 from portal.services import access, cases, followups
 from portal.services.errors import ValidationFailed
-from portal.web import client_ip, safe_local_path
 
 bp = Blueprint("followups", __name__)
 

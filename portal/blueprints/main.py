@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
+from portal.config import LANGUAGES
 from portal.db import db_session
-from portal.web import LANGUAGES, safe_local_path
+from portal.http import safe_local_path
 
 bp = Blueprint("main", __name__)
 

@@ -10,6 +10,7 @@ from portal.blueprints.documents import iso_date
 from portal.db import db_session
 from portal.forms.documents import parse_date
 from portal.forms.monitoring import GoalStatusForm, SignedScanForm
+from portal.http import client_ip, save_context
 from portal.labels import goal_status_label
 from portal.models import Case, Document, DocumentVersion
 from portal.models.base import local_today
@@ -18,7 +19,6 @@ from portal.services.documents import Upload, VersionConflict
 from portal.services.errors import Conflict, InvalidInput, NotFound, ValidationFailed
 from portal.services.filetypes import HostileFile, UnsupportedFile
 from portal.services.storage import UploadTooLarge
-from portal.web import client_ip, save_context
 
 bp = Blueprint("monitoring", __name__)
 SCAN_ERRORS = (Conflict, ValidationFailed, UploadTooLarge, UnsupportedFile, HostileFile)

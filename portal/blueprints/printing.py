@@ -7,9 +7,9 @@ from flask_login import current_user, login_required
 
 from portal.db import db_session
 from portal.downloads import content_disposition
+from portal.http import client_ip
 from portal.services import printouts
 from portal.services.printouts import PrintedPdf, Requester
-from portal.web import client_ip
 
 bp = Blueprint("printing", __name__)
 

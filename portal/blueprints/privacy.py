@@ -24,12 +24,12 @@ from portal.db import db_session
 from portal.downloads import content_disposition
 from portal.forms import choices
 from portal.forms.privacy import ConsentForm, EraseForm, HandOverForm, RevokeForm
+from portal.http import client_ip, save_context
 from portal.models import Organisation
 from portal.models.base import local_today
 from portal.services import access, audit, cases, consents, export, retention
 from portal.services.documents import Upload
 from portal.services.errors import PortalError, ValidationFailed
-from portal.web import client_ip, save_context
 
 bp = Blueprint("privacy", __name__)
 PER_PAGE = 50

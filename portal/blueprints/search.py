@@ -10,10 +10,10 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from portal.db import db_session
+from portal.http import client_ip
 from portal.models import Case, Organisation
 from portal.services import audit, search
 from portal.services.errors import InvalidInput
-from portal.web import client_ip
 
 bp = Blueprint("search", __name__)
 _MARKED = re.compile(r"«(.*?)»", re.S)

@@ -9,10 +9,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
 
 from portal.db import db_session
+from portal.http import client_ip
 from portal.models import User
 from portal.services import audit, tokens
 from portal.services.errors import InvalidInput, NotFound, PortalError, ValidationFailed
-from portal.web import client_ip
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

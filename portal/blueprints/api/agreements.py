@@ -17,11 +17,11 @@ from portal.blueprints.api import (
 from portal.blueprints.api.cases import org_ref
 from portal.blueprints.api.documents import user_ref, version_json
 from portal.db import db_session
+from portal.http import client_ip, save_context
 from portal.models.base import local_today
 from portal.services import access, agreements, documents, goals
 from portal.services.documents import Upload
 from portal.services.errors import InvalidInput
-from portal.web import client_ip, save_context
 
 SCAN_FIELDS = {"file", "version", "signed_on"}
 

@@ -17,10 +17,10 @@ from portal.blueprints.api import (
     whole_number,
 )
 from portal.db import db_session
+from portal.http import client_ip
 from portal.models import Case, Organisation, Person, PhaseChange
 from portal.services import access, cases, dedup
 from portal.services.errors import InvalidInput
-from portal.web import client_ip
 
 CHECK_FIELDS = {"given_name", "family_name", "birth_date"}
 CREATE_FIELDS = {"person", "focus_areas", "confirm_new_person"}

@@ -16,10 +16,10 @@ from portal.blueprints.api import (
 from portal.blueprints.api.cases import org_ref
 from portal.blueprints.api.documents import user_ref
 from portal.db import db_session
+from portal.http import client_ip
 from portal.models import Consent
 from portal.models.base import local_today
 from portal.services import access, cases, consents
-from portal.web import client_ip
 
 RECORD_FIELDS = {
     "organisation_ids",

@@ -19,12 +19,12 @@ from portal.blueprints.api import (
 from portal.blueprints.api.cases import org_ref
 from portal.db import db_session
 from portal.downloads import send_version_file
+from portal.http import client_ip, save_context
 from portal.models import Document, DocumentVersion, User
 from portal.services import access, cases, documents
 from portal.services.diff import diff_versions
 from portal.services.documents import Content, Upload
 from portal.services.errors import InvalidInput, NotFound
-from portal.web import client_ip, save_context
 
 COMMON_FIELDS = {"title", "visibility"}
 CONTENT_FIELDS = {

@@ -16,10 +16,10 @@ from portal.blueprints.api import (
 from portal.blueprints.api.cases import org_ref
 from portal.blueprints.api.documents import user_ref
 from portal.db import db_session
+from portal.http import client_ip
 from portal.models import FollowUp
 from portal.services import access, cases, followups
 from portal.services.errors import InvalidInput
-from portal.web import client_ip
 
 CREATE_FIELDS = {"due_on", "note", "assignee_user_id", "assignee_organisation_id"}
 

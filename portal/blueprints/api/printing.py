@@ -8,10 +8,10 @@ from flask_babel import lazy_gettext as _l
 from portal.blueprints.api import api_user, bp, whole_number
 from portal.blueprints.printing import pdf_response
 from portal.db import db_session
+from portal.http import client_ip
 from portal.services import printouts
 from portal.services.errors import InvalidInput
 from portal.services.printouts import Requester
-from portal.web import client_ip
 
 
 @bp.get("/documents/<int:document_id>/pdf")

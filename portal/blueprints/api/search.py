@@ -7,9 +7,9 @@ from flask_babel import lazy_gettext as _l
 
 from portal.blueprints.api import DEFAULT_PER_PAGE, api_user, bp
 from portal.db import db_session
+from portal.http import client_ip
 from portal.services import audit, search
 from portal.services.errors import InvalidInput
-from portal.web import client_ip
 
 FACETS = ("type", "phase", "focus", "organisation", "year")
 
