@@ -7,7 +7,6 @@ from datetime import timedelta
 from flask import (
     Flask,
     current_app,
-    g,
     has_request_context,
     make_response,
     request,
@@ -19,7 +18,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from portal import jobs
+from portal import pipeline
 from portal.config import LANGUAGES
 from portal.db import db_session
 from portal.extensions import babel, csrf, login_manager
@@ -74,24 +73,11 @@ def init_app(app: Flask) -> None:
     )
     app.jinja_env.autoescape = True
 
-    @app.after_request
-    def _finish(response):
-        if "db_session" in g:
-            g.db_session.commit()
-            if g.db_session.info.pop("outbox_dirty", False):
-                _run_outbox(app)
-        return _security_headers(response)
+    app.after_request(pipeline.finish)
+    app.after_request(_security_headers)
 
     _register_error_handlers(app)
     _register_blueprints(app)
-
-
-def _run_outbox(app: Flask) -> None:
-    """Work queued by this request: inline when testing (deterministic), else in the background."""
-    if app.config.get("OUTBOX_INLINE"):
-        jobs.drain(app)
-    else:
-        app.extensions["portal.drainer"].wake()
 
 
 def select_locale() -> str:
@@ -146,7 +132,7 @@ def _security_headers(response):
 def _register_error_handlers(app: Flask) -> None:
     @app.errorhandler(PortalError)
     def _portal_error(exc: PortalError):
-        _rollback()
+        pipeline.refused(exc)
         candidates = getattr(exc, "candidates", None)
         return error_response(
             exc.status,
@@ -158,7 +144,7 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc: CSRFError):
-        _rollback()
+        pipeline.refused(exc)
         message = _l(
             "The form has expired or was not sent from this portal. Please reload the page"
             " and try again."
@@ -167,7 +153,7 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
-        _rollback()
+        pipeline.refused(exc)
         status = exc.code or 500
         code = (exc.name or "error").lower().replace(" ", "_")
         response = make_response(
@@ -180,14 +166,9 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        _rollback()
+        pipeline.refused(exc)
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", _ERROR_MESSAGES[500])
-
-
-def _rollback() -> None:
-    if "db_session" in g:
-        g.db_session.rollback()
 
 
 def _register_blueprints(app: Flask) -> None:

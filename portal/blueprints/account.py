@@ -9,6 +9,7 @@ from flask_login import current_user, login_required, logout_user
 from portal.db import db_session
 from portal.forms.account import ConfirmForm, PasswordChangeForm, TokenForm
 from portal.http import client_ip
+from portal.pipeline import shown_at
 from portal.services import accounts, tokens
 from portal.services.errors import ValidationFailed
 
@@ -32,7 +33,7 @@ def change_password():
     """Change the own password; every session ends, so the user logs in again."""
     form = PasswordChangeForm()
     if form.validate_on_submit():
-        try:
+        with shown_at(form, ValidationFailed):
             accounts.change_password(
                 db_session(),
                 current_user,
@@ -40,11 +41,6 @@ def change_password():
                 new=form.new_password.data,
                 ip=client_ip(),
             )
-        except ValidationFailed as exc:
-            field = "current_password" if "current_password" in exc.fields else "new_password"
-            getattr(form, field).errors = [str(exc.message)]
-        else:
-            db_session().commit()
             logout_user()
             flash(_("Your password was changed. Please log in with the new password."), "success")
             return redirect(url_for("auth.login"))

@@ -13,6 +13,7 @@ from portal.forms.account import ConfirmForm
 from portal.forms.admin import OrganisationForm, PasswordResetForm, UserForm
 from portal.http import client_ip, save_context
 from portal.models import Blob
+from portal.pipeline import shown_at
 from portal.services import access, accounts, tokens
 from portal.services.documents import Upload
 from portal.services.errors import NotFound, ValidationFailed
@@ -43,7 +44,7 @@ def organisation(org_id: int | None = None):
     org = accounts.get_organisation(db_session(), org_id) if org_id is not None else None
     form = OrganisationForm(obj=org)
     if form.validate_on_submit():
-        try:
+        with shown_at(form, ValidationFailed, UploadTooLarge):
             accounts.save_organisation(
                 db_session(),
                 actor=current_user,
@@ -55,12 +56,6 @@ def organisation(org_id: int | None = None):
                 ip=client_ip(),
                 letterhead=_letterhead(form),
             )
-        except ValidationFailed as exc:
-            _attach_errors(form, exc)
-        except UploadTooLarge:
-            db_session().rollback()
-            form.logo.errors = [*form.logo.errors, _("The logo may be at most 1 MB.")]
-        else:
             flash(_("The organisation was saved."), "success")
             return redirect(url_for("admin.organisations"))
     return render_template("admin/organisation_form.html", form=form, org=org), _status(form)
@@ -102,7 +97,7 @@ def new_user():
     """Create a user with an initial password."""
     form = _user_form()
     if form.validate_on_submit():
-        try:
+        with shown_at(form, ValidationFailed):
             accounts.create_user(
                 db_session(),
                 actor=current_user,
@@ -113,9 +108,6 @@ def new_user():
                 password=form.password.data,
                 ip=client_ip(),
             )
-        except ValidationFailed as exc:
-            _attach_errors(form, exc)
-        else:
             flash(_("The user was created."), "success")
             return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=None), _status(form)
@@ -128,7 +120,7 @@ def edit_user(user_id: int):
     form = _user_form(obj=user)
     del form.password
     if form.validate_on_submit():
-        try:
+        with shown_at(form, ValidationFailed):
             accounts.update_user(
                 db_session(),
                 user,
@@ -140,9 +132,6 @@ def edit_user(user_id: int):
                 active=form.active.data,
                 ip=client_ip(),
             )
-        except ValidationFailed as exc:
-            _attach_errors(form, exc)
-        else:
             flash(_("The user was saved."), "success")
             return redirect(url_for("admin.users"))
     return _user_page(user, form), _status(form)
@@ -154,14 +143,10 @@ def reset_password(user_id: int):
     user = accounts.get_user(db_session(), user_id)
     form = PasswordResetForm()
     if form.validate_on_submit():
-        try:
+        with shown_at(form, ValidationFailed):
             accounts.set_password(
                 db_session(), user, form.password.data, actor=current_user, ip=client_ip()
             )
-        except ValidationFailed as exc:
-            db_session().rollback()
-            form.password.errors = [str(exc.message)]
-        else:
             flash(_("The password was set. Tell the user in person or by phone."), "success")
             return redirect(url_for("admin.edit_user", user_id=user.id))
     edit_form = _user_form(obj=user)
@@ -201,20 +186,3 @@ def _user_page(user, form: UserForm, reset_form: PasswordResetForm | None = None
 def _status(form) -> int:
     """422 when the form was sent and has errors, else 200."""
     return 422 if any(field.errors for field in form) else 200
-
-
-def _attach_errors(form, exc: ValidationFailed) -> None:
-    """Undo the refused change and show the service's field errors next to the form fields.
-
-    Without the rollback, the commit at the end of the request would save whatever the
-    service had changed before it refused.
-    """
-    db_session().rollback()
-    shown = False
-    for name in exc.fields:
-        field = getattr(form, name, None) or getattr(form, f"{name}_id", None)
-        if field is not None:
-            field.errors = [*field.errors, str(exc.message)]
-            shown = True
-    if not shown:
-        flash(str(exc.message), "error")

@@ -20,6 +20,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from portal.db import db_session
 from portal.forms.auth import LoginForm
 from portal.http import client_ip, safe_local_path
+from portal.pipeline import refused
 from portal.services import audit, sessions
 from portal.services.auth import ThrottleRule, authenticate
 from portal.services.errors import InvalidCredentials, TooManyAttempts
@@ -40,10 +41,10 @@ def login():
                 db, form.email.data, form.password.data, ip=client_ip(), rule=_throttle_rule()
             )
         except InvalidCredentials as exc:
-            db.commit()  # the failed attempt must count even though the login fails
+            refused(exc)  # the failed attempt counts all the same (keeps_changes)
             form.password.errors = [str(exc.message)]
         except TooManyAttempts as exc:
-            db.commit()
+            refused(exc)
             html = render_template("auth/login.html", form=form, throttled=exc.message)
             return html, 429, {"Retry-After": exc.fields.get("retry_after", "900")}
         else:
@@ -56,7 +57,6 @@ def login():
                 db, user, ip=client_ip(), user_agent=request.user_agent.string
             )
             login_user(user)
-            db.commit()
             return redirect(next_url or url_for("main.index"))
     return render_template("auth/login.html", form=form)
 

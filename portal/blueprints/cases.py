@@ -15,11 +15,11 @@ from portal.forms.cases import (
     CaseForm,
     FocusForm,
     PhaseForm,
-    field_error,
 )
 from portal.http import client_ip
 from portal.labels import LABEL_HELPERS
 from portal.models import DOCUMENT_TYPES, PHASES, DocumentVersion, User
+from portal.pipeline import shown_at
 from portal.services import access, accounts, audit, cases, documents
 from portal.services.cases import CaseQuery, DuplicateCandidates
 from portal.services.errors import ValidationFailed
@@ -87,22 +87,19 @@ def new():
     candidates = None
     if form.validate_on_submit():
         try:
-            case = cases.create_case(
-                db_session(),
-                current_user,
-                person=form.person.form.service_data(),
-                focus_areas=form.focus_areas.data or [],
-                confirm_new_person=form.confirm_new_person.data,
-                ip=client_ip(),
-            )
+            with shown_at(form, ValidationFailed):
+                case = cases.create_case(
+                    db_session(),
+                    current_user,
+                    person=form.person.form.service_data(),
+                    focus_areas=form.focus_areas.data or [],
+                    confirm_new_person=form.confirm_new_person.data,
+                    ip=client_ip(),
+                )
+                flash(_("The case %(reference)s was opened.", reference=case.reference), "success")
+                return redirect(url_for("cases.folder", case_id=case.id), 303)
         except DuplicateCandidates as exc:
-            db_session().rollback()
-            candidates = exc.candidates
-        except ValidationFailed as exc:
-            _attach_errors(form, exc)
-        else:
-            flash(_("The case %(reference)s was opened.", reference=case.reference), "success")
-            return redirect(url_for("cases.folder", case_id=case.id), 303)
+            candidates = exc.candidates  # answered 409: nothing is saved
     status = 409 if candidates else 422 if form.errors else 200
     return render_template("cases/new.html", form=form, candidates=candidates), status
 
@@ -227,18 +224,3 @@ def _page_links(page: int, pages: int) -> list[int | None]:
             links.append(None)
         links.append(number)
     return links
-
-
-def _attach_errors(form: CaseForm, exc: ValidationFailed) -> None:
-    """Undo the refused change and show the service's field errors next to the fields."""
-    db_session().rollback()
-    shown = False
-    for name, code in exc.fields.items():
-        prefix, _dot, rest = name.partition(".")
-        field = getattr(form.person.form, rest, None) if prefix == "person" else None
-        field = field or getattr(form, name, None)
-        if field is not None:
-            field.errors = [*field.errors, field_error(code)]
-            shown = True
-    if not shown:
-        flash(str(exc.message), "error")

@@ -33,6 +33,7 @@ from portal.http import client_ip, error_response, save_context
 from portal.labels import DOCUMENT_TYPE_LABELS
 from portal.models import Document, DocumentVersion
 from portal.models.base import local_today
+from portal.pipeline import refused, shown_at
 from portal.services import access, accounts, audit, cases, diff, documents, goals, related, search
 from portal.services.documents import VersionConflict
 from portal.services.errors import InvalidInput, NotFound, PortalError, ValidationFailed
@@ -116,25 +117,17 @@ def _editor(form, doc_type: str, *, case, document, save):
             form = _rebuild(form, doc_type, document, data)
             return _editor_page(form, doc_type, case, document, focus=focus, row_changed=True)
         if form.validate_on_submit():
-            content, kept = form.content()
+            content = form.content()
             try:
-                saved = save(content)
-            except VersionConflict:
-                db_session().rollback()
+                with shown_at(form, ValidationFailed, *UPLOAD_ERRORS) as refusal:
+                    saved = save(content)
+                    flash(_("The document was saved as version %(n)d.", n=saved.current_version),
+                          "success")  # fmt: skip
+                    return redirect(url_for("documents.view", document_id=saved.id))
+            except VersionConflict as exc:
+                refused(exc)
                 return _conflict_page(form, document, content)
-            except ValidationFailed as exc:
-                db_session().rollback()
-                if not forms.attach_service_errors(form, exc, kept):
-                    flash(str(exc.message), "error")
-                status = 422
-            except UPLOAD_ERRORS as exc:
-                db_session().rollback()
-                form.file.errors = [*form.file.errors, str(exc.message)]
-                status = exc.status
-            else:
-                flash(_("The document was saved as version %(n)d.", n=saved.current_version),
-                      "success")  # fmt: skip
-                return redirect(url_for("documents.view", document_id=saved.id))
+            status = refusal.status
         elif document is not None and form.base_version.errors:
             raise InvalidInput(_("The form is incomplete. Please reload the page."))
         else:
@@ -236,11 +229,11 @@ def _request_too_large(_exc):
         else:
             return error_response(413, "too_large", message)
     except PortalError as exc:  # an error handler cannot hand errors on: answer them here
-        refused = {
+        messages = {
             403: _("You are not allowed to do this."),
             404: _("This page does not exist, or you may not see it."),
         }
-        return error_response(exc.status, exc.code, exc.message or refused.get(exc.status, ""))
+        return error_response(exc.status, exc.code, exc.message or messages.get(exc.status, ""))
     doc_type = document.type if document is not None else "file"
     if doc_type != "file":
         return error_response(413, "too_large", message)
@@ -320,7 +313,7 @@ def restore(document_id: int):
             base_version=form.base_version.data, ip=client_ip(),
         )  # fmt: skip
     except VersionConflict as exc:
-        session.rollback()
+        refused(exc)
         flash(str(exc.message), "error")
     else:
         flash(_("Version %(old)d was restored as version %(new)d.", old=form.version.data,

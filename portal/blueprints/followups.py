@@ -8,14 +8,12 @@ from flask_login import current_user, login_required
 
 from portal.db import db_session
 from portal.forms.followups import (
-    DEFAULT_FIELD_ERROR,
-    FIELD_ERRORS,
-    FORM_FIELDS,
     DoneForm,
     FollowUpForm,
 )
 from portal.http import client_ip, safe_local_path
 from portal.models.base import local_today
+from portal.pipeline import shown_at
 from portal.services import access, cases, followups
 from portal.services.errors import ValidationFailed
 
@@ -94,16 +92,12 @@ def for_case(case_id: int):
         access.require(current_user, access.EDIT_CASE, case)
         if form.validate_on_submit():
             user_id, organisation_id = form.assignee_ids()
-            try:
+            with shown_at(form, ValidationFailed):
                 followups.create(
                     session, current_user, case, due_on=form.due_on.data, note=form.note.data,
                     assignee_user_id=user_id, assignee_organisation_id=organisation_id,
                     ip=client_ip(),
                 )  # fmt: skip
-            except ValidationFailed as exc:
-                session.rollback()
-                _attach(form, exc)
-            else:
                 flash(_("The follow-up was saved."), "success")
                 return redirect(url_for("cases.folder", case_id=case.id), 303)
         status = 422
@@ -152,14 +146,3 @@ def _form(case, fresh: bool = False) -> FollowUpForm:
         followups.assignable_organisations(session, case),
     )
     return form
-
-
-def _attach(form: FollowUpForm, exc: ValidationFailed) -> None:
-    """Show the service's field errors beside the form fields."""
-    for name, code in exc.fields.items():
-        field = getattr(form, FORM_FIELDS.get(name, ""), None)
-        message = str(FIELD_ERRORS.get(code, DEFAULT_FIELD_ERROR))
-        if field is None:
-            flash(message, "error")
-        else:
-            field.errors = [*field.errors, message]

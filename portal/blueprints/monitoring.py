@@ -14,6 +14,7 @@ from portal.http import client_ip, save_context
 from portal.labels import goal_status_label
 from portal.models import Case, Document, DocumentVersion
 from portal.models.base import local_today
+from portal.pipeline import refused, shown_at
 from portal.services import access, accounts, agreements, documents, goals
 from portal.services.documents import Upload, VersionConflict
 from portal.services.errors import Conflict, InvalidInput, NotFound, ValidationFailed
@@ -97,11 +98,11 @@ def save_goal_statuses(document_id: int):
             session, current_user, document, base_version=form.base_version.data,
             statuses=chosen, ctx=save_context(), ip=client_ip(),
         )  # fmt: skip
-    except VersionConflict:
-        session.rollback()
+    except VersionConflict as exc:
+        refused(exc)
         return _goals_conflict(document, form.base_version.data, chosen)
     except ValidationFailed as exc:
-        session.rollback()
+        refused(exc)
         flash(str(exc.message), "error")
         return _goals_page(document, current, form, status=422)
     if saved is None:
@@ -164,22 +165,17 @@ def signed_scan(document_id: int):
     if form.is_submitted():
         status = 422
         if form.validate():
-            try:
+            with shown_at(form, *SCAN_ERRORS) as refusal:
                 saved = agreements.attach_signed_scan(
                     session, current_user, document, printed_version=form.version.data,
                     signed_on=parse_date(form.signed_on.data),
                     upload=Upload(form.file.data.stream, form.file.data.filename or ""),
                     ctx=save_context(), today=local_today(), ip=client_ip(),
                 )  # fmt: skip
-            except SCAN_ERRORS as exc:
-                session.rollback()
-                session.refresh(document)
-                _field_for(form, exc).errors.append(str(exc.message))
-                status = exc.status
-            else:
                 flash(_("The signed scan was saved as version %(n)d.", n=saved.number),
                       "success")  # fmt: skip
                 return redirect(url_for("documents.view", document_id=document.id))
+            status = refusal.status
     return render_template(
         "monitoring/signed.html",
         document=document,
@@ -194,12 +190,3 @@ def signed_scan(document_id: int):
 def _short_hash(hex_digest: str) -> str:
     """The first 12 hex digits in groups of four, as the printout's footer shows them."""
     return " ".join(hex_digest[i : i + 4] for i in range(0, 12, 4))
-
-
-def _field_for(form: SignedScanForm, exc: Exception):
-    """The form field an error of the signed-scan service belongs to."""
-    if isinstance(exc, ValidationFailed) and "signed_on" in exc.fields:
-        return form.signed_on
-    if isinstance(exc, Conflict | ValidationFailed):
-        return form.version
-    return form.file

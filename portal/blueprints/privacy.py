@@ -27,9 +27,12 @@ from portal.forms.privacy import ConsentForm, EraseForm, HandOverForm, RevokeFor
 from portal.http import client_ip, save_context
 from portal.models import Organisation
 from portal.models.base import local_today
+from portal.pipeline import after_commit, refused, shown_at
 from portal.services import access, audit, cases, consents, export, retention
 from portal.services.documents import Upload
-from portal.services.errors import PortalError, ValidationFailed
+from portal.services.errors import ValidationFailed
+from portal.services.filetypes import HostileFile, UnsupportedFile
+from portal.services.storage import UploadTooLarge
 
 bp = Blueprint("privacy", __name__)
 PER_PAGE = 50
@@ -75,7 +78,8 @@ def consent_list(case_id: int):
     if request.method == "POST":
         access.require(current_user, access.MANAGE_CONSENT, case)
         if form.validate_on_submit():
-            try:
+            # Invalid fields, or a refused scan (type, size).
+            with shown_at(form, ValidationFailed, UploadTooLarge, UnsupportedFile, HostileFile):
                 consents.record(
                     db_session(), current_user, case,
                     organisation_ids=form.organisation_ids.data,
@@ -84,10 +88,6 @@ def consent_list(case_id: int):
                     note=form.note.data or "", form=_scan(form), ctx=save_context(),
                     ip=client_ip(),
                 )  # fmt: skip
-            except PortalError as exc:  # invalid fields, or a refused scan (type, size)
-                db_session().rollback()
-                _attach(form, exc)
-            else:
                 flash(_("The consent was recorded."), "success")
                 return redirect(url_for("privacy.consent_list", case_id=case.id))
         status = 422
@@ -121,7 +121,7 @@ def hand_over(case_id: int):
                 ip=client_ip(),
             )  # fmt: skip
         except ValidationFailed as exc:
-            db_session().rollback()
+            refused(exc)
             flash(str(exc.message), "error")
             return redirect(url_for("privacy.consent_list", case_id=case_id))
         flash(_("The lead was handed over."), "success")
@@ -200,8 +200,8 @@ def erase(case_id: int):
         return render_template("privacy/data_request.html", case=case, erase_form=form), 422
     store = current_app.extensions["portal.blobs"]
     report = retention.erase_case(db, store, current_user, case, ip=client_ip())
-    db.commit()
-    retention.delete_unreferenced_blob_files(store, report.blobs_deleted)
+    # The files go only once the erasure is committed: a failed commit keeps them.
+    after_commit(lambda: retention.delete_unreferenced_blob_files(store, report.blobs_deleted))
     flash(
         _("The case was erased. Deletion certificate no. %(n)d.", n=report.certificate_id),
         "success",
@@ -247,17 +247,6 @@ def _scan(form: ConsentForm) -> Upload | None:
     if not upload or not upload.filename:
         return None
     return Upload(stream=upload.stream, filename=upload.filename)
-
-
-def _attach(form, exc: PortalError) -> None:
-    shown = False
-    for name in exc.fields:
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = [*field.errors, str(exc.message)]
-            shown = True
-    if not shown:
-        flash(str(exc.message), "error")
 
 
 def _events_page(template: str, statement, **context) -> str:

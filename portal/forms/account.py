@@ -9,6 +9,8 @@ from wtforms.validators import DataRequired, EqualTo, Length
 class PasswordChangeForm(FlaskForm):
     """Current password, and the new one twice."""
 
+    service_fields = {"password": "new_password"}  # the password rules' objections
+
     current_password = PasswordField(
         _l("Current password"),
         validators=[DataRequired()],

@@ -13,6 +13,9 @@ from portal.labels import ORGANISATION_KIND_LABELS, ROLE_LABELS
 class OrganisationForm(FlaskForm):
     """Name, kind, address, the letterhead of printouts, and whether the organisation takes part."""
 
+    service_fields = {"too_large": "logo"}
+    service_messages = {"too_large": _l("The logo may be at most 1 MB.")}
+
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     kind = SelectField(_l("Kind"), choices=choices(ORGANISATION_KIND_LABELS.items()))
     address = TextAreaField(_l("Address"), validators=[Length(max=1000)], render_kw={"rows": 3})

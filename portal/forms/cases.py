@@ -27,12 +27,6 @@ from portal.labels import FOCUS_AREA_LABELS, GENDER_LABELS, PHASE_LABELS
 # 17.05.1990, 7.5.1990 and 05.1990, as people in Germany write dates.
 _GERMAN_DATE = re.compile(r"^(?:(\d{1,2})\.)?(\d{1,2})\.(\d{4})$")
 
-# Messages for the error codes the case services put into ValidationFailed.fields.
-FIELD_ERRORS = {
-    "required": _l("Please fill in this field."),
-    "invalid_date": _l("Please enter the birth date as 1990, 05.1990 or 17.05.1990."),
-}
-DEFAULT_FIELD_ERROR = _l("Please check this entry.")
 
 SORT_LABELS = {
     "updated": _l("Last change"),
@@ -40,11 +34,6 @@ SORT_LABELS = {
     "reference": _l("Reference"),
     "name": _l("Family name"),
 }
-
-
-def field_error(code: str) -> str:
-    """The message for a service error code."""
-    return str(FIELD_ERRORS.get(code, DEFAULT_FIELD_ERROR))
 
 
 def normalise_birth_date(value: str) -> str:
@@ -116,6 +105,12 @@ class PersonForm(Form):
 
 class CaseForm(FlaskForm):
     """Opening a case: the person, the focus areas, and the answer to the duplicate check."""
+
+    # Messages for the error codes the case services put into ValidationFailed.fields.
+    service_messages = {
+        "required": _l("Please fill in this field."),
+        "invalid_date": _l("Please enter the birth date as 1990, 05.1990 or 17.05.1990."),
+    }
 
     person = FormField(PersonForm, separator="-")
     focus_areas = CheckboxesField(_l("Focus areas"), choices=choices(FOCUS_AREA_LABELS.items()))

@@ -43,18 +43,14 @@ from portal.services.document_fields import (
     MAX_TEXT,
 )
 from portal.services.documents import MAX_NOTE_CHARS, MAX_TITLE, Content, Upload
-from portal.services.errors import ValidationFailed
 
 ACCEPT = ".pdf,.docx,.odt,.txt,.jpg,.jpeg,.png,.tif,.tiff"
 
 ROW_LISTS = ("languages", "goals")
 _GERMAN_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
+# The codes of refused uploads (too large, not an accepted type, hostile): shown at the file.
+UPLOAD_ERROR_CODES = {"too_large", "unsupported_type", "invalid_upload"}
 _SERVICE_PATH = re.compile(r"^(?:fields\.)?(\w+)(?:\[(\d+)\](?:\.(\w+))?)?$")
-_SERVICE_MESSAGES = {
-    "required": _l("Please fill in this field."),
-    "invalid_date": _l("Please enter a valid date."),
-    "too_long": _l("This text is too long."),
-}
 
 
 def parse_date(value: str | None) -> str | None:
@@ -139,9 +135,17 @@ class GoalRow(Form):
 class EditorForm(FlaskForm):
     """What every editor has: title, a comment on the version, the version the edit began from.
 
-    Each editor adds ``content()``: the Content to save, and for each row list the form
-    rows that were kept.
+    Each editor adds ``content()``: the Content to save; it notes in ``kept_rows`` which form
+    rows of each table were kept (blank rows are left out), so that the service's objection
+    to saved row n is shown at the form row it came from.
     """
+
+    service_messages = {
+        "required": _l("Please fill in this field."),
+        "invalid_date": _l("Please enter a valid date."),
+        "too_long": _l("This text is too long."),
+    }
+    kept_rows: dict[str, list[int]] = {}
 
     title = StringField(
         _l("Title"),
@@ -149,6 +153,24 @@ class EditorForm(FlaskForm):
     )
     comment = StringField(_l("Comment on this version"), validators=[Length(max=500)])
     base_version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+
+    def service_field(self, path: str):
+        """The field that shows the service's objection to ``path``: the file for a refused
+        upload (its code), ``goals[2].due_date`` at the form row that became row 2."""
+        if path in UPLOAD_ERROR_CODES:
+            return getattr(self, "file", None)
+        match = _SERVICE_PATH.match(path)
+        if not match:
+            return None
+        name, index, sub = match.groups()
+        field = getattr(self, name, None)
+        if field is None or index is None:
+            return field
+        rows = self.kept_rows.get(name, [])
+        if int(index) >= len(rows):
+            return field
+        entry = field[rows[int(index)]].form
+        return getattr(entry, sub, None) if sub else None
 
 
 class NoteForm(EditorForm):
@@ -165,7 +187,7 @@ class NoteForm(EditorForm):
     )
 
     def content(self):
-        return Content(text=self.text.data), {}
+        return Content(text=self.text.data)
 
 
 class AssessmentForm(EditorForm):
@@ -193,7 +215,8 @@ class AssessmentForm(EditorForm):
         }
         for name in ASSESSMENT_TEXT_FIELDS:
             fields[name] = getattr(self, name).data or ""
-        return Content(fields=fields), {"languages": kept}
+        self.kept_rows = {"languages": kept}
+        return Content(fields=fields)
 
 
 class AgreementForm(EditorForm):
@@ -223,7 +246,8 @@ class AgreementForm(EditorForm):
             "signatories": [s for s in (self.signatories.data or "").splitlines() if s.strip()],
             "signed_on": parse_date(self.signed_on.data),
         }
-        return Content(fields=fields), {"goals": kept}
+        self.kept_rows = {"goals": kept}
+        return Content(fields=fields)
 
 
 class FileForm(EditorForm):
@@ -241,7 +265,7 @@ class FileForm(EditorForm):
 
     def content(self):
         upload = self.file.data
-        return Content(upload=Upload(stream=upload.stream, filename=upload.filename or "")), {}
+        return Content(upload=Upload(stream=upload.stream, filename=upload.filename or ""))
 
 
 EDITORS = {
@@ -306,32 +330,6 @@ def form_data(doc_type: str, version: DocumentVersion, base_version: int) -> dic
         data["signatories"] = "\n".join(fields.get("signatories") or [])
         data["signed_on"] = fields.get("signed_on") or ""
     return data
-
-
-def attach_service_errors(form: EditorForm, exc: ValidationFailed, kept: dict) -> bool:
-    """Show the service's field errors at the form fields; False when none could be placed."""
-    placed = False
-    for path, code in exc.fields.items():
-        field = _field_for(form, path, kept)
-        if field is not None:
-            field.errors = [*field.errors, str(_SERVICE_MESSAGES.get(code, exc.message))]
-            placed = True
-    return placed
-
-
-def _field_for(form: EditorForm, path: str, kept: dict):
-    match = _SERVICE_PATH.match(path)
-    if not match:
-        return None
-    name, index, sub = match.groups()
-    field = getattr(form, name, None)
-    if field is None or index is None:
-        return field
-    rows = kept.get(name, [])
-    if int(index) >= len(rows):
-        return field
-    entry = field[rows[int(index)]].form
-    return getattr(entry, sub, None) if sub else None
 
 
 def error_summary(form) -> list[tuple[str, str, str]]:

@@ -10,29 +10,22 @@ from wtforms.validators import InputRequired, Length
 from portal.forms import choices
 from portal.models.followup import MAX_FOLLOWUP_NOTE
 
-# Messages for the error codes of ``services.followups`` (ValidationFailed.fields).
-FIELD_ERRORS = {
-    "required": _l("Please enter a due date."),
-    "invalid_date": _l("Please enter a valid date."),
-    "too_early": _l("The due date lies more than a year in the past."),
-    "too_late": _l("The due date lies too far in the future."),
-    "too_long": _l("The note may be at most 2,000 characters long."),
-    "unknown_or_inactive": _l("This person or organisation cannot be chosen."),
-    "no_access": _l("This person or organisation has no access to this case."),
-    "not_the_users_organisation": _l("The person does not belong to this organisation."),
-}
-DEFAULT_FIELD_ERROR = _l("Please check this entry.")
-# Which form field shows the error of which service field.
-FORM_FIELDS = {
-    "due_on": "due_on",
-    "note": "note",
-    "assignee_user_id": "assignee",
-    "assignee_organisation_id": "assignee",
-}
-
 
 class FollowUpForm(FlaskForm):
     """Due date, note and who is to act: me, a colleague, or an organisation."""
+
+    # Messages for the error codes of ``services.followups`` (ValidationFailed.fields).
+    service_messages = {
+        "required": _l("Please enter a due date."),
+        "invalid_date": _l("Please enter a valid date."),
+        "too_early": _l("The due date lies more than a year in the past."),
+        "too_late": _l("The due date lies too far in the future."),
+        "too_long": _l("The note may be at most 2,000 characters long."),
+        "unknown_or_inactive": _l("This person or organisation cannot be chosen."),
+        "no_access": _l("This person or organisation has no access to this case."),
+        "not_the_users_organisation": _l("The person does not belong to this organisation."),
+    }
+    service_fields = {"assignee_user_id": "assignee", "assignee_organisation_id": "assignee"}
 
     due_on = DateField(_l("Due on"), validators=[InputRequired()])
     note = TextAreaField(

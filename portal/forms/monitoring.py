@@ -31,6 +31,13 @@ class GoalStatusForm(FlaskForm):
 class SignedScanForm(FlaskForm):
     """Which version was printed and signed, when, and the scan of the signed paper."""
 
+    # The services' objections: to the version (stale, signed already, a newer one saved
+    # meanwhile) and to the file (too large, not a PDF or image, hostile).
+    service_fields = {
+        **dict.fromkeys(("current_version", "already_signed", "version_conflict"), "version"),
+        **dict.fromkeys(("too_large", "unsupported_type", "invalid_upload"), "file"),
+    }
+
     version = IntegerField(
         _l("Printed version"),
         validators=[InputRequired(_l("Please enter the version number.")), NumberRange(min=1)],

@@ -22,6 +22,9 @@ class CheckboxesField(SelectMultipleField):
 class ConsentForm(FlaskForm):
     """A consent as signed by the person."""
 
+    # A refused scan (too large, not a PDF or image, hostile) is shown at its field.
+    service_fields = dict.fromkeys(("too_large", "unsupported_type", "invalid_upload"), "form_scan")
+
     organisation_ids = CheckboxesField(_l("Organisations released"), coerce=int)
     purpose = TextAreaField(
         _l("Purpose"), validators=[DataRequired(), Length(max=5000)], render_kw={"rows": 3}

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 
 class PortalError(Exception):
-    """Base of all domain errors; ``code`` is stable, ``message`` is for people."""
+    """Base of all domain errors; ``code`` is stable, ``message`` is for people.
+
+    A refused request saves nothing (the pipeline rolls it back), unless its error
+    ``keeps_changes``: what the service recorded about the refusal must count.
+    """
 
     code = "error"
     status = 400
+    keeps_changes = False
 
     def __init__(self, message: str = "", *, fields: dict[str, str] | None = None) -> None:
         super().__init__(str(message))
@@ -51,10 +56,11 @@ class Conflict(PortalError):
 
 
 class TooManyAttempts(PortalError):
-    """Throttled: too many failed attempts."""
+    """Throttled: too many failed attempts (the throttled attempt is audited)."""
 
     code = "too_many_attempts"
     status = 429
+    keeps_changes = True
 
 
 class InvalidCredentials(PortalError):
@@ -62,3 +68,4 @@ class InvalidCredentials(PortalError):
 
     code = "invalid_credentials"
     status = 401
+    keeps_changes = True  # the failed attempt counts towards the lock

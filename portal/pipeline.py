@@ -1,0 +1,89 @@
+"""The request's transaction, decided in one place.
+
+Every request works in one database session (``db_session()``). At its end the session is
+committed when the request succeeded (a response under 400) and rolled back otherwise. A
+request the services refused (``refused``: an error page, a form shown again with the
+service's objections, a conflict page) ends its transaction at the refusal: rolled back, so
+nothing a service changed before it refused is saved, and what the view shows next is read
+afresh; committed only when the error ``keeps_changes`` (a failed login counts towards the
+lock). Views never commit or roll back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from flask import Flask, current_app, g
+
+from portal import jobs
+from portal.db import db_session
+from portal.forms.errors import attach_service_errors
+from portal.services.errors import PortalError
+
+
+def refused(error: Exception) -> None:
+    """End the request's changes at ``error``: rolled back, unless the error keeps them."""
+    g.refusal = error
+    if getattr(error, "keeps_changes", False):
+        db_session().commit()
+    else:
+        db_session().rollback()
+
+
+@dataclass
+class Refusal:
+    """What ``shown_at`` caught, if anything."""
+
+    error: PortalError | None = None
+
+    @property
+    def status(self) -> int:
+        """The error's HTTP status (for the page that shows the form again), else 200."""
+        return self.error.status if self.error else 200
+
+
+@contextmanager
+def shown_at(form, *errors: type[PortalError]) -> Iterator[Refusal]:
+    """Run a service call whose ``errors`` are shown at ``form``'s fields (the request is
+    refused, the view goes on to show the form again); other errors go to the error pages."""
+    refusal = Refusal()
+    try:
+        yield refusal
+    except errors as error:
+        refused(error)
+        attach_service_errors(form, error)
+        refusal.error = error
+
+
+def after_commit(action: Callable[[], None]) -> None:
+    """Run ``action`` once the request's changes are committed (never if they are not):
+    what cannot be rolled back, such as deleting files."""
+    g.setdefault("after_commit", []).append(action)
+
+
+def finish(response):
+    """Commit or roll back the request's session (after the view and any error handler)."""
+    if "db_session" not in g:
+        return response
+    keep = response.status_code < 400 and g.pop("refusal", None) is None
+    actions = g.pop("after_commit", [])
+    if not keep:
+        g.db_session.rollback()
+        g.db_session.info.pop("outbox_dirty", None)
+        return response
+    g.db_session.commit()
+    for action in actions:
+        action()
+    if g.db_session.info.pop("outbox_dirty", False):
+        _run_outbox(current_app)
+    return response
+
+
+def _run_outbox(app: Flask) -> None:
+    """Work queued by this request: inline when testing (deterministic), else in the background."""
+    if app.config.get("OUTBOX_INLINE"):
+        jobs.drain(app)
+    else:
+        app.extensions["portal.drainer"].wake()
