@@ -34,7 +34,7 @@ from typing import NamedTuple
 import pytest
 from jinja2 import BytecodeCache
 
-from portal import jobs, web
+from portal import jobs, pipeline
 from portal.models import Document
 from portal.models.base import local_today
 from portal.services import accounts, consents, documents, pdf
@@ -595,7 +595,7 @@ def check_all_routes(probe: Probe) -> None:
     """Run every route for the probe's user; fail with the whole table when any differs.
 
     The reads run first, on a drained search index. During the writes that follow, the
-    index updates a request queues are not run after it (``web._run_outbox`` made a no-op):
+    index updates a request queues are not run after it (``pipeline._run_outbox`` made a no-op):
     nothing reads the index afterwards, and indexing is most of the time a write costs.
     Printouts are "rendered" as their HTML: the access decision and the printed contents
     are what is checked here (WeasyPrint has its own tests), and HTML can be searched for
@@ -607,7 +607,7 @@ def check_all_routes(probe: Probe) -> None:
         patch.setattr(pdf, "render_pdf", lambda html, resources=None: html.encode())
         for route in reads + writes:
             if route is writes[0]:
-                patch.setattr(web, "_run_outbox", lambda _app: None)
+                patch.setattr(pipeline, "_run_outbox", lambda _app: None)
             rows.append(
                 (route.name, route.expect(probe), _outcome(route, probe, route.call(probe)))
             )
