@@ -1,4 +1,5 @@
-"""Sending stored files safely: bytes by hash from the database row, never by a user's path."""
+"""Sending stored files and printouts safely: bytes by hash from the database row, never by a
+user's path."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from flask import Response, send_file
 
 from portal.models import DocumentVersion
 from portal.services import filetypes
+from portal.services.printouts import PrintedPdf
 from portal.services.storage import BlobStore
 
 # Browsers may show these themselves; everything else is always a download.
@@ -40,3 +42,15 @@ def content_disposition(disposition: str, filename: str | None) -> str:
     filename = filename or "datei"
     ascii_name = "".join(c if 32 <= ord(c) < 127 and c not in '"\\;%' else "_" for c in filename)
     return f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def pdf_response(printed: PrintedPdf, *, inline: bool = True) -> Response:
+    """The PDF, shown by the browser (ready to print) or as a download; never cached."""
+    response = Response(printed.data, mimetype="application/pdf")
+    disposition = "inline" if inline else "attachment"
+    response.headers["Content-Disposition"] = content_disposition(disposition, printed.filename)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # A PDF viewer in the browser must not run anything from the document.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

@@ -163,3 +163,28 @@ LABEL_HELPERS = {
 def goal_status_label(status: str) -> str:
     """The translated name of a goal status."""
     return str(GOAL_STATUS_LABELS.get(status, status))
+
+
+AUDIT_ACTION_LABELS = {
+    "view": _l("viewed"),
+    "download": _l("downloaded"),
+    "print": _l("printed"),
+    "export": _l("exported"),
+    "search": _l("searched"),
+    "create": _l("created"),
+    "update": _l("changed"),
+    "share": _l("consent recorded"),
+    "revoke": _l("revoked"),
+    "handover": _l("lead handed over"),
+    "delete": _l("deleted"),
+    "login": _l("logged in"),
+    "logout": _l("logged out"),
+    "login_failed": _l("login failed"),
+    "login_throttled": _l("login blocked (too many attempts)"),
+    "password_change": _l("password changed"),
+}
+
+
+def audit_action_label(action: str) -> str:
+    """The translated name of an audit action."""
+    return str(AUDIT_ACTION_LABELS.get(action, action))

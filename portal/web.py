@@ -12,19 +12,17 @@ from flask import (
     request,
     session,
 )
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from portal import pipeline
+from portal import pipeline, presentation
 from portal.config import LANGUAGES
 from portal.db import db_session
 from portal.extensions import babel, csrf, login_manager
 from portal.http import error_response, wants_json
-from portal.labels import kind_label, role_label
-from portal.services import access, sessions
+from portal.services import sessions
 from portal.services.errors import PortalError
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -62,15 +60,7 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
     _init_login(app, settings)
-    app.jinja_env.globals.update(
-        LANGUAGES=LANGUAGES,
-        get_locale=lambda: str(get_locale()),
-        role_label=role_label,
-        kind_label=kind_label,
-        can_manage_accounts=lambda user: access.can(user, access.MANAGE_ACCOUNTS),
-        # ``can("read_audit", case)``: what the current user may do, for links and buttons.
-        can=lambda action, target=None: access.can(current_user, action, target),
-    )
+    presentation.init_app(app)
     app.jinja_env.autoescape = True
 
     app.after_request(pipeline.finish)

@@ -6,7 +6,6 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import MultiDict
 
 from portal.db import db_session
@@ -16,35 +15,19 @@ from portal.forms.cases import (
     FocusForm,
     PhaseForm,
 )
+from portal.forms.followups import DoneForm, followup_form
 from portal.http import client_ip
-from portal.labels import LABEL_HELPERS
-from portal.models import DOCUMENT_TYPES, PHASES, DocumentVersion, User
+from portal.models import PHASES
+from portal.models.base import local_today
 from portal.pipeline import shown_at
-from portal.services import access, accounts, audit, cases, documents
-from portal.services.cases import CaseQuery, DuplicateCandidates
+from portal.services import access, accounts, cases
+from portal.services.cases import DuplicateCandidates
 from portal.services.errors import ValidationFailed
+from portal.services.folder import open_folder
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
 PER_PAGE = 50
-TIMELINE_LENGTH = 20
-RECENT_CASES = 5
-
-for _name, _helper in LABEL_HELPERS.items():
-    bp.add_app_template_global(_helper, _name)
-
-
-@bp.app_template_global()
-def can_create_cases(user) -> bool:
-    """True when ``user`` may open cases."""
-    return access.can(user, access.CREATE_CASE)
-
-
-@bp.app_template_global()
-def my_recent_cases() -> list:
-    """The current user's most recently changed cases that they lead (start page)."""
-    statement = cases.case_list_statement(current_user, CaseQuery(mine=True, sort="updated"))
-    return list(db_session().scalars(statement.limit(RECENT_CASES)))
 
 
 @bp.before_request
@@ -111,24 +94,17 @@ def folder(case_id: int):
     case = cases.get_case(session, current_user, case_id, access.READ_CASE_METADATA)
     if not access.can(current_user, access.READ_CASE, case):
         return render_template("cases/folder.html", case=case, full=False, phases=PHASES)
-    audit.record(
-        session, "view", actor=current_user, object_type="case", object_id=case.id,
-        case_id=case.id, ip=client_ip(),
-    )  # fmt: skip
-    listed = documents.list_documents(session, current_user, case)
-    groups = {doc_type: [] for doc_type in DOCUMENT_TYPES}
-    for document, version in listed:
-        groups[document.type].append((document, version))
     can_edit = access.can(current_user, access.EDIT_CASE, case)
     return render_template(
         "cases/folder.html",
         case=case,
         full=True,
-        groups=groups,
-        timeline=_timeline(session, case, listed),
+        folder=open_folder(session, current_user, case, today=local_today(), ip=client_ip()),
         can_edit=can_edit,
         phase_form=PhaseForm(formdata=None, phase=case.phase) if can_edit else None,
         focus_form=FocusForm(formdata=None, focus_areas=case.focus_areas) if can_edit else None,
+        followup_form=followup_form(session, current_user, case, fresh=True) if can_edit else None,
+        button_form=DoneForm(formdata=None),
         phases=PHASES,
     )
 
@@ -167,51 +143,6 @@ def _case_to_edit(case_id: int):
     case = cases.get_case(db_session(), current_user, case_id)
     access.require(current_user, access.EDIT_CASE, case)
     return case
-
-
-def _timeline(session, case, listed) -> list[dict]:
-    """Phase changes and document versions of the visible documents, newest first.
-
-    A fixed number of queries, however many documents the folder holds: the
-    versions come in one query with their authors, the remaining people in another.
-    """
-    titles = {document.id: document for document, _version in listed}
-    versions = []
-    if titles:
-        versions = session.scalars(
-            select(DocumentVersion)
-            .options(joinedload(DocumentVersion.author), joinedload(DocumentVersion.organisation))
-            .where(DocumentVersion.document_id.in_(titles))
-            .order_by(DocumentVersion.created_at.desc(), DocumentVersion.id.desc())
-            .limit(TIMELINE_LENGTH)
-        ).all()
-    changes = cases.phase_history(session, case)[-TIMELINE_LENGTH:]
-    user_ids = {change.user_id for change in changes if change.user_id}
-    if user_ids:  # into the identity map, so that change.user needs no query of its own
-        session.scalars(select(User).where(User.id.in_(user_ids))).all()
-    entries = [
-        {
-            "at": change.at,
-            "user": change.user,
-            "organisation": change.user.organisation if change.user else None,
-            "kind": "phase",
-            "change": change,
-        }
-        for change in changes
-    ]
-    entries += [
-        {
-            "at": version.created_at,
-            "user": version.author,
-            "organisation": version.organisation,
-            "kind": "version",
-            "version": version,
-            "document": titles[version.document_id],
-        }
-        for version in versions
-    ]
-    entries.sort(key=lambda entry: entry["at"], reverse=True)
-    return entries[:TIMELINE_LENGTH]
 
 
 def _page_links(page: int, pages: int) -> list[int | None]:

@@ -6,10 +6,7 @@ and answer NotFound for what the user may not see; saving goes through the servi
 
 from __future__ import annotations
 
-import difflib
 import re
-from dataclasses import dataclass
-from datetime import date
 
 from flask import (
     Blueprint,
@@ -20,7 +17,6 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -32,9 +28,18 @@ from portal.forms.documents import RestoreForm, editor_form
 from portal.http import client_ip, error_response, save_context
 from portal.labels import DOCUMENT_TYPE_LABELS
 from portal.models import Document, DocumentVersion
-from portal.models.base import local_today
 from portal.pipeline import refused, shown_at
-from portal.services import access, accounts, audit, cases, diff, documents, goals, related, search
+from portal.services import (
+    access,
+    accounts,
+    agreements,
+    audit,
+    cases,
+    diff,
+    documents,
+    related,
+    search,
+)
 from portal.services.documents import VersionConflict
 from portal.services.errors import InvalidInput, NotFound, PortalError, ValidationFailed
 from portal.services.filetypes import HostileFile, UnsupportedFile
@@ -160,6 +165,7 @@ def _editor_page(form, doc_type, case, document, *, status=200, focus=None, row_
         errors=forms.error_summary(form),
         action=_action_url(),
         elsewhere=elsewhere,
+        signature=_signature(document),
     ), status
 
 
@@ -188,6 +194,7 @@ def _conflict_page(form, document: Document, content):
         focus=None,
         org_names=_org_names(document),
         action=url_for("documents.edit", document_id=document.id),
+        signature=_signature(document, saved),
     ), 409
 
 
@@ -274,6 +281,7 @@ def _show(document: Document, number: int):
         similar=search.similar(
             session, current_app.extensions["portal.search"], current_user, shown
         ),
+        signature=_signature(document, shown),
     )
 
 
@@ -349,6 +357,15 @@ def _organisations(doc_type: str) -> list:
     return accounts.list_organisations(db_session()) if doc_type == "agreement" else []
 
 
+def _signature(document: Document | None, version: DocumentVersion | None = None):
+    """How an agreement's ``version`` (default: the current one) stands with its signature."""
+    if document is None or document.type != "agreement":
+        return None
+    session = db_session()
+    version = version or documents.get_version(session, document, document.current_version)
+    return agreements.signature(session, document, version)
+
+
 def _org_names(document: Document) -> dict[int, str]:
     if document.type != "agreement":
         return {}
@@ -361,117 +378,3 @@ def _max_upload_mb() -> int:
 
 def _action_url() -> str:
     return url_for(request.endpoint, **(request.view_args or {}), **request.args.to_dict())
-
-
-@bp.context_processor
-def _helpers() -> dict:
-    return {
-        "forms": forms,
-        "paragraphs": paragraphs,
-        "human_size": human_size,
-        "iso_date": iso_date,
-        "is_overdue": _is_overdue,
-        "inline_diff": inline_diff,
-        "format_value": lambda key, value, org_names: forms.format_value(
-            key, value, org_names, iso_date
-        ),
-        "max_upload_mb": _max_upload_mb,
-        "fold": fold,
-        "row_counts": row_counts,
-        "count_overdue": lambda items: sum(1 for goal in items if _is_overdue(goal)),
-    }
-
-
-def _is_overdue(goal: dict) -> bool:
-    return goals.is_overdue(goal, local_today())
-
-
-@dataclass
-class Skipped:
-    """Unchanged lines left out of a diff table."""
-
-    count: int
-    op: str = "skip"
-
-
-def fold(rows: list, context: int = 3) -> list:
-    """The diff rows with long unchanged stretches replaced by a Skipped marker."""
-    changed = [i for i, row in enumerate(rows) if row.op != "equal"]
-    keep = {j for i in changed for j in range(i - context, i + context + 1)}
-    out: list = []
-    hidden = 0
-    for i, row in enumerate(rows):
-        if i in keep:
-            if hidden:
-                out.append(Skipped(hidden) if hidden > 1 else rows[i - 1])
-                hidden = 0
-            out.append(row)
-        else:
-            hidden += 1
-    if hidden:
-        out.append(Skipped(hidden) if hidden > 1 else rows[-1])
-    return out
-
-
-def row_counts(rows: list) -> dict[str, int]:
-    """How many rows of each kind a line diff has."""
-    counts = {"insert": 0, "delete": 0, "replace": 0, "equal": 0}
-    for row in rows:
-        counts[row.op] += 1
-    return counts
-
-
-def paragraphs(text: str | None) -> list[list[str]]:
-    """Text as paragraphs (split at blank lines), each a list of lines."""
-    blocks = re.split(r"\n\s*\n", (text or "").strip())
-    return [block.split("\n") for block in blocks if block.strip()]
-
-
-def human_size(size: int) -> str:
-    """Bytes as people read them, in the current language (``1,2 MB``)."""
-    for unit, factor in (("GB", 2**30), ("MB", 2**20), ("kB", 2**10)):
-        if size >= factor:
-            return f"{format_decimal(size / factor, format='#,##0.#')} {unit}"
-    return _("%(n)d bytes", n=size)
-
-
-def iso_date(value: str | None) -> str:
-    """An ISO date (``2027-03-31``) in the current language's medium format."""
-    if not value:
-        return ""
-    try:
-        return format_date(date.fromisoformat(value))
-    except ValueError:
-        return value
-
-
-def inline_diff(old: str, new: str) -> tuple[list, list]:
-    """Word-level segments ``(text, changed)`` of a changed line, for old and new.
-
-    Lines that have little in common are marked as a whole: word marks would only be noise.
-    """
-    a, b = _WORDS.findall(old or ""), _WORDS.findall(new or "")
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    if matcher.ratio() < 0.5:
-        return [(old, True)] if old else [], [(new, True)] if new else []
-    left, right = [], []
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        if i2 > i1:
-            left.append(("".join(a[i1:i2]), op != "equal"))
-        if j2 > j1:
-            right.append(("".join(b[j1:j2]), op != "equal"))
-    return _merge(left), _merge(right)
-
-
-def _merge(segments: list) -> list:
-    """Join changed segments separated only by spaces, so "two words" is one mark."""
-    out: list = []
-    for text, changed in segments:
-        if out and out[-1][1] == changed:
-            out[-1] = (out[-1][0] + text, changed)
-        elif changed and len(out) >= 2 and out[-2][1] and not out[-1][1] and not out[-1][0].strip():
-            space = out.pop()[0]
-            out[-1] = (out[-1][0] + space + text, True)
-        else:
-            out.append((text, changed))
-    return out

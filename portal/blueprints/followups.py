@@ -7,10 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from portal.db import db_session
-from portal.forms.followups import (
-    DoneForm,
-    FollowUpForm,
-)
+from portal.forms.followups import DoneForm, followup_form
 from portal.http import client_ip, safe_local_path
 from portal.models.base import local_today
 from portal.pipeline import shown_at
@@ -18,43 +15,6 @@ from portal.services import access, cases, followups
 from portal.services.errors import ValidationFailed
 
 bp = Blueprint("followups", __name__)
-
-START_PAGE_ITEMS = 5
-
-
-@bp.app_template_global()
-def case_followups(case) -> list:
-    """The case's open follow-ups the current user may see (case folder)."""
-    return list(db_session().scalars(followups.case_statement(current_user, case)))
-
-
-@bp.app_template_global()
-def followup_form(case) -> FollowUpForm | None:
-    """A fresh form for a new follow-up on ``case``, or None if the user may not add one."""
-    if not access.can(current_user, access.EDIT_CASE, case):
-        return None
-    return _form(case, fresh=True)
-
-
-@bp.app_template_global()
-def followup_button_form() -> DoneForm:
-    """The form behind the done and undo buttons (for its CSRF token)."""
-    return DoneForm(formdata=None)
-
-
-@bp.app_template_global()
-def followup_overview() -> dict | None:
-    """The start page's "Meine Wiedervorlagen": buckets and the first items of the urgent ones."""
-    if not access.can(current_user, access.WORK_WITH_CASES):
-        return None
-    buckets = followups.open_for(db_session(), current_user)
-    return {"buckets": buckets, "first": START_PAGE_ITEMS}
-
-
-@bp.app_template_global()
-def followup_today():
-    """Today's date in Germany, against which follow-ups are due."""
-    return local_today()
 
 
 @bp.before_request
@@ -86,7 +46,7 @@ def for_case(case_id: int):
     """The case's follow-ups, open and done, and (for writers) the form for a new one."""
     session = db_session()
     case = cases.get_case(session, current_user, case_id)
-    form = _form(case)
+    form = followup_form(session, current_user, case)
     status = 200
     if request.method == "POST":
         access.require(current_user, access.EDIT_CASE, case)
@@ -134,15 +94,3 @@ def _set_done(followup_id: int, done_flag: bool, message: str):
         flash(message, "success")
     back = safe_local_path(form.next.data) or url_for("followups.mine")
     return redirect(back, 303)
-
-
-def _form(case, fresh: bool = False) -> FollowUpForm:
-    """The new-follow-up form of ``case`` (``fresh``: ignoring the request), with its choices."""
-    form = FollowUpForm(formdata=None) if fresh else FollowUpForm()
-    session = db_session()
-    form.set_assignees(
-        current_user,
-        followups.assignable_users(session, case),
-        followups.assignable_organisations(session, case),
-    )
-    return form

@@ -8,15 +8,30 @@ from flask_login import current_user, login_required
 from portal.config import LANGUAGES
 from portal.db import db_session
 from portal.http import safe_local_path
+from portal.services import access, cases, followups
+from portal.services.cases import CaseQuery
 
 bp = Blueprint("main", __name__)
+
+RECENT_CASES = 5
+START_PAGE_FOLLOWUPS = 5  # the first items of the urgent follow-up buckets
 
 
 @bp.get("/")
 @login_required
 def index():
-    """The start page after login."""
-    return render_template("main/index.html")
+    """The start page: my most recently changed cases, and my follow-ups by urgency."""
+    session = db_session()
+    mine = cases.case_list_statement(current_user, CaseQuery(mine=True, sort="updated"))
+    overview = None
+    if access.can(current_user, access.WORK_WITH_CASES):
+        buckets = followups.open_for(session, current_user)
+        overview = {"buckets": buckets, "first": START_PAGE_FOLLOWUPS}
+    return render_template(
+        "main/index.html",
+        recent=list(session.scalars(mine.limit(RECENT_CASES))),
+        overview=overview,
+    )
 
 
 @bp.post("/language")

@@ -6,13 +6,11 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from portal.blueprints.documents import iso_date
 from portal.db import db_session
 from portal.forms.documents import parse_date
 from portal.forms.monitoring import GoalStatusForm, SignedScanForm
 from portal.http import client_ip, save_context
-from portal.labels import goal_status_label
-from portal.models import Case, Document, DocumentVersion
+from portal.models import Document, DocumentVersion
 from portal.models.base import local_today
 from portal.pipeline import refused, shown_at
 from portal.services import access, accounts, agreements, documents, goals
@@ -23,47 +21,12 @@ from portal.services.storage import UploadTooLarge
 
 bp = Blueprint("monitoring", __name__)
 SCAN_ERRORS = (Conflict, ValidationFailed, UploadTooLarge, UnsupportedFile, HostileFile)
-bp.add_app_template_global(goal_status_label)
-bp.add_app_template_global(iso_date, "format_iso_date")  # the document pages' date format
 
 
 @bp.before_request
 @login_required
 def _require_login() -> None:
     """Every page here needs a logged-in user."""
-
-
-# ---------------------------------------------------------------- template globals
-
-
-@bp.app_template_global()
-def case_goals(case: Case) -> list[goals.OpenGoal]:
-    """The open goals of the case's agreements the current user may read, by due date."""
-    return goals.open_goals(db_session(), current_user, case, local_today())
-
-
-@bp.app_template_global()
-def agreement_signature(
-    document: Document, version: DocumentVersion | None = None
-) -> agreements.Signature:
-    """How ``version`` (default: the current one) of an agreement stands with its signature."""
-    session = db_session()
-    version = version or documents.get_version(session, document, document.current_version)
-    return agreements.signature(session, document, version)
-
-
-@bp.app_template_global()
-def overdue_label(days: int) -> str:
-    """The words for how long a goal is overdue ("overdue for n days")."""
-    if days == 1:
-        return _("overdue for one day")
-    return _("overdue for %(n)d days", n=days)
-
-
-@bp.app_template_global()
-def goal_days_overdue(goal: dict) -> int:
-    """Days an open goal is past its due date (0 if it is not overdue)."""
-    return goals.days_overdue(goal, local_today())
 
 
 # ---------------------------------------------------------------- goal statuses

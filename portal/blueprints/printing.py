@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, current_app
 from flask_login import current_user, login_required
 
 from portal.db import db_session
-from portal.downloads import content_disposition
+from portal.downloads import pdf_response
 from portal.http import client_ip
+from portal.presentation import render_printout
 from portal.services import printouts
-from portal.services.printouts import PrintedPdf, Requester
+from portal.services.printouts import Requester
 
 bp = Blueprint("printing", __name__)
 
@@ -24,8 +25,9 @@ def _require_login() -> None:
 def version_pdf(document_id: int, number: int):
     """A note, assessment or agreement version as PDF (uploads have their own file: 404)."""
     printed = printouts.print_version(
-        db_session(), _requester(), document_id, number, current_app.extensions["portal.blobs"]
-    )
+        db_session(), _requester(), document_id, number, current_app.extensions["portal.blobs"],
+        render_printout,
+    )  # fmt: skip
     return pdf_response(printed)
 
 
@@ -33,21 +35,10 @@ def version_pdf(document_id: int, number: int):
 def case_summary_pdf(case_id: int):
     """The case summary (Fallübersicht) as PDF."""
     printed = printouts.print_case_summary(
-        db_session(), _requester(), case_id, current_app.extensions["portal.blobs"]
-    )
+        db_session(), _requester(), case_id, current_app.extensions["portal.blobs"],
+        render_printout,
+    )  # fmt: skip
     return pdf_response(printed)
-
-
-def pdf_response(printed: PrintedPdf, *, inline: bool = True) -> Response:
-    """The PDF, shown by the browser (ready to print) or as a download; never cached."""
-    response = Response(printed.data, mimetype="application/pdf")
-    disposition = "inline" if inline else "attachment"
-    response.headers["Content-Disposition"] = content_disposition(disposition, printed.filename)
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    # A PDF viewer in the browser must not run anything from the document.
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    return response
 
 
 def _requester() -> Requester:

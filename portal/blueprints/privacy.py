@@ -16,7 +16,6 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
@@ -36,31 +35,6 @@ from portal.services.storage import UploadTooLarge
 
 bp = Blueprint("privacy", __name__)
 PER_PAGE = 50
-
-AUDIT_ACTION_LABELS = {
-    "view": _l("viewed"),
-    "download": _l("downloaded"),
-    "print": _l("printed"),
-    "export": _l("exported"),
-    "search": _l("searched"),
-    "create": _l("created"),
-    "update": _l("changed"),
-    "share": _l("consent recorded"),
-    "revoke": _l("revoked"),
-    "handover": _l("lead handed over"),
-    "delete": _l("deleted"),
-    "login": _l("logged in"),
-    "logout": _l("logged out"),
-    "login_failed": _l("login failed"),
-    "login_throttled": _l("login blocked (too many attempts)"),
-    "password_change": _l("password changed"),
-}
-
-
-@bp.app_template_global()
-def audit_action_label(action: str) -> str:
-    """The translated name of an audit action."""
-    return str(AUDIT_ACTION_LABELS.get(action, action))
 
 
 @bp.before_request

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user, login_required
-from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from portal.db import db_session
@@ -16,7 +13,6 @@ from portal.services import audit, search
 from portal.services.errors import InvalidInput
 
 bp = Blueprint("search", __name__)
-_MARKED = re.compile(r"«(.*?)»", re.S)
 
 
 @bp.get("/search")
@@ -44,14 +40,6 @@ def results():
         cases=_cases(found), organisations=_organisation_names(),
         pages=max(1, -(-result.total // query.per_page)),
     )  # fmt: skip
-
-
-@bp.app_template_filter("marked")
-def marked(passage: str) -> Markup:
-    """A highlight passage, escaped, with the «matches» as <mark>."""
-    # Safe: the passage is escaped first; only our own <mark> tags are added.
-    html = _MARKED.sub(lambda m: f"<mark>{m.group(1)}</mark>", str(escape(passage)))
-    return Markup(html)  # noqa: S704
 
 
 def _cases(found) -> dict[int, Case]:

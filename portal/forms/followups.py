@@ -9,6 +9,7 @@ from wtforms.validators import InputRequired, Length
 
 from portal.forms import choices
 from portal.models.followup import MAX_FOLLOWUP_NOTE
+from portal.services import followups
 
 
 class FollowUpForm(FlaskForm):
@@ -58,3 +59,14 @@ class DoneForm(FlaskForm):
     """A done or undo button; ``next`` is the page to return to."""
 
     next = HiddenField()
+
+
+def followup_form(session, me, case, *, fresh: bool = False) -> FollowUpForm:
+    """The new-follow-up form of ``case`` (``fresh``: ignoring the request), its choices filled."""
+    form = FollowUpForm(formdata=None) if fresh else FollowUpForm()
+    form.set_assignees(
+        me,
+        followups.assignable_users(session, case),
+        followups.assignable_organisations(session, case),
+    )
+    return form

@@ -1,18 +1,20 @@
 """Printouts: agreements, note and assessment versions, and the case summary as PDF.
 
 Each printout is built from the database for one user, through the access policy
-(what the user may not see answers NotFound), rendered from ``templates/pdf/`` in the
-portal's default language, and audited as ``print`` with the version and short hash.
+(what the user may not see answers NotFound), rendered from ``templates/pdf/`` by the
+caller's ``render`` (the web layer's ``presentation.render_printout``: in the portal's
+default language), and audited as ``print`` with the version and short hash.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from flask import current_app, render_template
-from flask_babel import force_locale, format_date, to_user_timezone
+from flask import current_app
+from flask_babel import format_date, to_user_timezone
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy import select
@@ -33,6 +35,8 @@ LOGO = "logo"
 LONG_TOKEN = re.compile(r"\S{61,}")
 BREAK_EVERY = 20
 ZERO_WIDTH_SPACE = "\u200b"
+# Renders a template of templates/pdf/ with a context to HTML.
+Render = Callable[[str, dict], str]
 
 
 @dataclass
@@ -53,7 +57,12 @@ class Requester:
 
 
 def print_version(
-    session: Session, who: Requester, document_id: int, number: int | None, store: BlobStore
+    session: Session,
+    who: Requester,
+    document_id: int,
+    number: int | None,
+    store: BlobStore,
+    render: Render,
 ) -> PrintedPdf:
     """Version ``number`` (None: the current one) of a note, assessment or agreement as PDF."""
     document = documents.get_document(session, who.user, document_id)
@@ -73,7 +82,7 @@ def print_version(
         "org_names": _organisation_names(session, version),
         "signers": _signers(case, version, who.user),
     }
-    data = pdf.render_pdf(_render(f"pdf/{document.type}.html", context), resources)
+    data = pdf.render_pdf(render(f"pdf/{document.type}.html", context), resources)
     audit.record(
         session, "print", actor=who.user, object_type="document", object_id=document.id,
         case_id=case.id, ip=who.ip,
@@ -84,7 +93,7 @@ def print_version(
 
 
 def print_case_summary(
-    session: Session, who: Requester, case_id: int, store: BlobStore
+    session: Session, who: Requester, case_id: int, store: BlobStore, render: Render
 ) -> PrintedPdf:
     """The case summary (Fallübersicht) as PDF, with only what ``who.user`` may read."""
     case = cases.get_case(session, who.user, case_id, access.READ_CASE)
@@ -97,7 +106,7 @@ def print_case_summary(
         "open_goals": _open_goals(rows),
         "org_names": {org.id: org.name for org in session.scalars(select(Organisation))},
     }
-    data = pdf.render_pdf(_render("pdf/case_summary.html", context), resources)
+    data = pdf.render_pdf(render("pdf/case_summary.html", context), resources)
     audit.record(
         session, "print", actor=who.user, object_type="case", object_id=case.id,
         case_id=case.id, ip=who.ip, detail={"printout": "case_summary", "via": who.via},
@@ -121,12 +130,6 @@ def _common(case: Case, user: User, resources: dict[str, pdf.Resource]) -> dict:
         "labels": labels,
         "breakable": breakable,
     }
-
-
-def _render(template: str, context: dict) -> str:
-    """The HTML of a printout, in the portal's default language (autoescaped)."""
-    with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "de")):
-        return render_template(template, **context)
 
 
 def breakable(text: str | None) -> str:

@@ -14,8 +14,7 @@ from portal.blueprints.api import (
     unknown_fields,
     whole_number,
 )
-from portal.blueprints.api.cases import org_ref
-from portal.blueprints.api.documents import user_ref, version_json
+from portal.blueprints.api.serialise import org_ref, user_ref, version_json
 from portal.db import db_session
 from portal.http import client_ip, save_context
 from portal.models.base import local_today

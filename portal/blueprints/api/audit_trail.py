@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from portal.blueprints.api import api_user, bp, page_of
-from portal.blueprints.api.cases import org_ref
+from portal.blueprints.api.serialise import org_ref
 from portal.db import db_session
 from portal.models import AuditEvent, Organisation, User
 from portal.services import access, audit, cases

@@ -16,6 +16,7 @@ from portal.blueprints.api import (
     unknown_fields,
     whole_number,
 )
+from portal.blueprints.api.serialise import org_ref
 from portal.db import db_session
 from portal.http import client_ip
 from portal.models import Case, Organisation, Person, PhaseChange
@@ -126,11 +127,6 @@ def _check_list(data: dict, name: str, errors: dict[str, str]) -> None:
 
 
 # ---------------------------------------------------------------- serialisers
-
-
-def org_ref(org: Organisation | None) -> dict | None:
-    """``{id, name}`` of an organisation."""
-    return None if org is None else {"id": org.id, "name": org.name}
 
 
 def person_json(person: Person, full: bool = True) -> dict:

@@ -13,8 +13,7 @@ from portal.blueprints.api import (
     list_envelope,
     unknown_fields,
 )
-from portal.blueprints.api.cases import org_ref
-from portal.blueprints.api.documents import user_ref
+from portal.blueprints.api.serialise import org_ref, user_ref
 from portal.db import db_session
 from portal.http import client_ip
 from portal.models import Consent

@@ -16,11 +16,11 @@ from portal.blueprints.api import (
     unknown_fields,
     whole_number,
 )
-from portal.blueprints.api.cases import org_ref
+from portal.blueprints.api.serialise import org_ref, version_json, version_summary_json
 from portal.db import db_session
 from portal.downloads import send_version_file
 from portal.http import client_ip, save_context
-from portal.models import Document, DocumentVersion, User
+from portal.models import Document, DocumentVersion
 from portal.services import access, cases, documents
 from portal.services.diff import diff_versions
 from portal.services.documents import Content, Upload
@@ -229,11 +229,6 @@ def _created_version(document: Document, version: DocumentVersion):
 # ---------------------------------------------------------------- serialisers
 
 
-def user_ref(user: User | None) -> dict | None:
-    """``{id, name}`` of a user."""
-    return None if user is None else {"id": user.id, "name": user.name}
-
-
 def document_summary_json(document: Document) -> dict:
     """A document as the case folder lists it."""
     return {
@@ -254,43 +249,6 @@ def document_json(document: Document) -> dict:
     versions = documents.list_versions(db_session(), document)
     summary = document_summary_json(document)
     return {**summary, "versions": [version_summary_json(v) for v in versions]}
-
-
-def version_summary_json(version: DocumentVersion) -> dict:
-    """Who saved a version, when, and why."""
-    return {
-        "number": version.number,
-        "title": version.title,
-        "created_at": version.created_at.isoformat(),
-        "author": user_ref(version.author),
-        "organisation": org_ref(version.organisation),
-        "comment": version.comment,
-        "restored_from": version.restored_from,
-        "signed_from": version.signed_from,
-    }
-
-
-def version_json(version: DocumentVersion) -> dict:
-    """A version with its contents: note text, form fields or the file's description."""
-    blob = version.blob
-    file = None
-    if blob is not None:
-        file = {
-            "filename": version.filename,
-            "media_type": blob.media_type,
-            "size": blob.size,
-            "sha256": blob.sha256,
-            "extraction": version.extraction,
-            "extraction_note": version.extraction_note,
-        }
-    return {
-        **version_summary_json(version),
-        "document_id": version.document_id,
-        "text": version.text,
-        "fields": version.fields,
-        "file": file,
-        "extracted_text": version.extracted_text,
-    }
 
 
 def diff_json(document: Document, old: DocumentVersion, new: DocumentVersion) -> dict:
