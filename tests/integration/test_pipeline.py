@@ -93,18 +93,14 @@ def _names(db) -> set[str]:
     return set(db.scalars(select(Organisation.name)))
 
 
-def test_a_successful_request_is_committed_and_runs_its_after_commit_actions(
-    client, db, probe
-):
+def test_a_successful_request_is_committed_and_runs_its_after_commit_actions(client, db, probe):
     assert client.get("/probe/ok").status_code == 200
     assert "Gespeichert" in _names(db)
     assert probe == ["after commit"]
 
 
 @pytest.mark.parametrize("path", ["/probe/status", "/probe/raises", "/probe/form"])
-def test_a_refused_request_saves_nothing_and_runs_no_after_commit_action(
-    client, db, probe, path
-):
+def test_a_refused_request_saves_nothing_and_runs_no_after_commit_action(client, db, probe, path):
     response = client.get(path)
     assert response.status_code in (200, 422)
     assert _names(db) == set()
