@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, event, text
 from portal import create_app
 from portal.db import Database
 from portal.migrate import upgrade
-from portal.services import accounts
+from portal.services import access, accounts
 
 PG_ADMIN = os.environ.get(
     "PORTAL_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -81,9 +81,11 @@ def make_app(backend: str):
 def make_worker(app, email: str = "bench@example.org"):
     """An organisation and a caseworker in it."""
     with app.extensions["portal.db"].session() as session:
-        org = accounts.save_organisation(session, actor=None, name="Bench-Stadt", kind="kommune")
+        org = accounts.save_organisation(
+            session, actor=access.SYSTEM, name="Bench-Stadt", kind="kommune"
+        )
         user = accounts.create_user(
-            session, actor=None, email=email, name="Bench Worker", organisation=org,
+            session, actor=access.SYSTEM, email=email, name="Bench Worker", organisation=org,
             role="caseworker", password=PASSWORD,
         )  # fmt: skip
         return user.id

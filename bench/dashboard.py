@@ -20,7 +20,7 @@ from sqlalchemy import insert
 from portal.models import Case, Document, DocumentVersion, FollowUp, Person
 from portal.models.base import local_today, utcnow
 from portal.models.case import FOCUS_AREAS, PHASES, PhaseChange
-from portal.services import accounts
+from portal.services import access, accounts
 from portal.services.document_fields import GOAL_STATUSES
 
 SEED = 20261126
@@ -32,11 +32,14 @@ def build(app, count: int, rng: random.Random) -> str:
     """Organisations, a coordinator and ``count`` cases with everything the dashboard reads."""
     with app.extensions["portal.db"].session() as session:
         orgs = [
-            accounts.save_organisation(session, actor=None, name=f"Träger {i}", kind="kommune")
+            accounts.save_organisation(
+                session, actor=access.SYSTEM, name=f"Träger {i}", kind="kommune"
+            )
             for i in range(ORGANISATIONS)
         ]
         accounts.create_user(
-            session, actor=None, email="coordinator@example.org", name="Bench Koordination",
+            session, actor=access.SYSTEM, email="coordinator@example.org",
+            name="Bench Koordination",
             organisation=orgs[0], role="coordinator", password=PASSWORD,
         )  # fmt: skip
         session.flush()

@@ -71,12 +71,14 @@ def build(app, docs: int, seed: int) -> dict:
     start = time.perf_counter()
     with db.session() as session:
         orgs = [
-            accounts.save_organisation(session, actor=None, name=f"Träger {i + 1}", kind=kind)
+            accounts.save_organisation(
+                session, actor=access.SYSTEM, name=f"Träger {i + 1}", kind=kind
+            )
             for i, kind in enumerate(["kommune", "jobcenter", "kreis", "wohlfahrtsverband"] * 3)
         ]
         session.flush()
         user = accounts.create_user(
-            session, actor=None, email=EMAIL, name="Suche Bench", organisation=orgs[0],
+            session, actor=access.SYSTEM, email=EMAIL, name="Suche Bench", organisation=orgs[0],
             role="caseworker", password=PASSWORD,
         )  # fmt: skip
         session.commit()
@@ -265,7 +267,7 @@ def index_costs(app, user_id: int, rounds: int = 5) -> dict:
     backend = app.extensions["portal.search"]
     update, opening, first, next_ = [], [], [], []
     with app.app_context(), app.extensions["portal.db"].session() as session:
-        acl = search.user_acl(session.get(User, user_id))
+        acl = access.user_search_tokens(session.get(User, user_id))
         start = time.perf_counter()
         backend.search(search.SearchQuery(text="Wohnung"), acl)
         cold = (time.perf_counter() - start) * 1000

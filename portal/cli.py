@@ -12,7 +12,7 @@ from sqlalchemy.exc import ArgumentError
 from portal import create_app, jobs
 from portal.db import DatabaseUnavailable, database
 from portal.models import ORGANISATION_KINDS, ROLES
-from portal.services import accounts, audit, tokens
+from portal.services import access, accounts, audit, tokens
 from portal.services.errors import PortalError
 
 
@@ -104,7 +104,7 @@ def create_org(name: str, kind: str, address: str) -> None:
     """Create an organisation and print its id."""
     with database().session() as session:
         org = accounts.save_organisation(
-            session, actor=None, name=name, kind=kind, address=address, ip="cli"
+            session, actor=access.SYSTEM, name=name, kind=kind, address=address, ip="cli"
         )
         org_id = org.id
     click.echo(org_id)
@@ -127,7 +127,7 @@ def create_user(email: str, org_name: str, role: str, name: str, password_stdin:
         org = accounts.find_organisation(session, org_name)
         user = accounts.create_user(
             session,
-            actor=None,
+            actor=access.SYSTEM,
             email=email,
             name=name or email.split("@")[0],
             organisation=org,
@@ -151,7 +151,7 @@ def create_token(email: str, name: str) -> None:
             raise click.ClickException(
                 f"Kein aktives Konto mit dieser E-Mail-Adresse / no active user: {email}"
             )
-        _token, plain = tokens.create(session, user, name=name, actor=None, ip="cli")
+        _token, plain = tokens.create(session, user, name=name, actor=access.SYSTEM, ip="cli")
     click.echo(plain)
 
 

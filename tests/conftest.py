@@ -26,7 +26,7 @@ from portal import create_app
 from portal.db import Database
 from portal.migrate import upgrade
 from portal.models import Base, Case, Document, Organisation, User
-from portal.services import accounts, cases, documents, passwords, tokens
+from portal.services import access, accounts, cases, documents, passwords, tokens
 from portal.services.documents import SaveContext
 from portal.services.search import make_backend
 
@@ -191,7 +191,7 @@ def make_org(db) -> Callable[..., Organisation]:
 
     def make(name: str | None = None, kind: str = "kommune") -> Organisation:
         org = accounts.save_organisation(
-            db, actor=None, name=name or f"Organisation {next(counter)}", kind=kind
+            db, actor=access.SYSTEM, name=name or f"Organisation {next(counter)}", kind=kind
         )
         db.commit()
         return org
@@ -214,7 +214,7 @@ def make_user(db, make_org) -> Callable[..., User]:
         number = next(counter)
         user = accounts.create_user(
             db,
-            actor=None,
+            actor=access.SYSTEM,
             email=email or f"{role}{number}@example.org",
             name=name or f"Test {role.title()} {number}",
             organisation=org or make_org(),

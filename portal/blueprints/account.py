@@ -78,6 +78,6 @@ def _render(
         password_form=password_form or PasswordChangeForm(formdata=None),
         token_form=token_form or TokenForm(formdata=None),
         confirm_form=ConfirmForm(),
-        tokens=tokens.list_for(db_session(), current_user),
+        tokens=tokens.list_for(db_session(), current_user, actor=current_user),
         new_token=new_token,
     )

@@ -179,7 +179,7 @@ def _user_page(user, form: UserForm, reset_form: PasswordResetForm | None = None
         user=user,
         reset_form=reset_form or PasswordResetForm(formdata=None),
         confirm_form=ConfirmForm(),
-        tokens=tokens.list_for(db_session(), user),
+        tokens=tokens.list_for(db_session(), user, actor=current_user),
     )
 
 

@@ -9,6 +9,8 @@ leads the case or holds a current consent for it (not revoked, started, not
 expired); ``internal`` documents only inside the author's organisation.
 Coordinators see case metadata across the network, to find parallel files, but
 no contents. Admins manage accounts, not cases. Read-only users never write.
+The portal's own commands act as ``SYSTEM``: an operator at the server, who sets up
+accounts but reads nothing of the cases.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from portal.models.base import local_today
 from portal.services.errors import AccessDenied, NotFound
 
 MANAGE_ACCOUNTS = "manage_accounts"
+MANAGE_CREDENTIALS = "manage_credentials"  # a user's password and API tokens
 USE_PORTAL = "use_portal"
 CREATE_CASE = "create_case"
 WORK_WITH_CASES = "work_with_cases"
@@ -37,6 +40,22 @@ READ_NETWORK_STATISTICS = "read_network_statistics"
 
 WRITER_ROLES = ("caseworker", "coordinator")
 CASE_ROLES = ("caseworker", "coordinator", "readonly")
+
+
+class SystemActor:
+    """Who acts in ``portal create-user``, ``seed-demo`` and the like: no user, no organisation."""
+
+    id = None
+    organisation_id = None
+    name = "System"
+    role = "system"
+    active = True
+
+    def __repr__(self) -> str:
+        return "SYSTEM"
+
+
+SYSTEM = SystemActor()
 
 
 def can(user: User | None, action: str, target: object | None = None) -> bool:
@@ -108,13 +127,34 @@ def document_filter(user: User) -> ColumnElement[bool]:
     )
 
 
+def document_search_tokens(case: Case, document: Document) -> list[str]:
+    """The search index's access tokens of a document: who may find it. The author
+    organisation for internal documents, else every organisation with access to the case."""
+    if document.visibility == "internal":
+        return [f"o{document.author_organisation_id}"]
+    return [f"o{org_id}" for org_id in sorted(organisations_with_access(case))]
+
+
+def user_search_tokens(user: User) -> list[str]:
+    """The access tokens a user's searches may match (none for roles that read no contents).
+    Search only narrows by these: every hit is checked with ``can`` again."""
+    if not user.active or user.role not in CASE_ROLES:
+        return []
+    return [f"o{user.organisation_id}"]
+
+
 def followup_filter(user: User) -> ColumnElement[bool]:
     """SQL condition on FollowUp (joined with Case): the follow-ups ``user`` may see."""
     return case_contents_filter(user)
 
 
 def _is_admin(user: User, _target: object | None) -> bool:
-    return user.role == "admin"
+    return user.role in ("admin", SystemActor.role)
+
+
+def _manages_credentials(user: User, owner: User) -> bool:
+    """Everyone their own password and API tokens; administrators everyone's."""
+    return user.id == owner.id or _is_admin(user, owner)
 
 
 def _any_active_user(_user: User, _target: object | None) -> bool:
@@ -182,6 +222,7 @@ def _is_coordinator(user: User, _target: object | None) -> bool:
 
 _RULES = {
     MANAGE_ACCOUNTS: _is_admin,
+    MANAGE_CREDENTIALS: _manages_credentials,
     USE_PORTAL: _any_active_user,
     WORK_WITH_CASES: _works_with_cases,
     CREATE_CASE: _creates_cases,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from portal.db import insert_or_ignore
 from portal.models import ORGANISATION_KINDS, ROLES, Blob, Organisation, User, utcnow
-from portal.services import audit, filetypes, sessions, tokens
+from portal.services import access, audit, filetypes, sessions, tokens
 from portal.services.documents import SaveContext, Upload
 from portal.services.errors import NotFound, ValidationFailed
 from portal.services.passwords import check_password_rule, hash_password, verify_password
@@ -65,6 +65,7 @@ def save_organisation(
 
     ``letterhead`` (None: unchanged) sets the contact line and the logo of printouts.
     """
+    access.require(actor, access.MANAGE_ACCOUNTS)
     name = " ".join(name.split())
     errors = {}
     if not name:
@@ -177,6 +178,7 @@ def create_user(
     ip: str = "",
 ) -> User:
     """Create an active user after checking e-mail, role and the password rule."""
+    access.require(actor, access.MANAGE_ACCOUNTS)
     email = normalise_email(email)
     _check_user_fields(session, email=email, name=name, role=role)
     check_password_rule(password, user_inputs=[email, name, organisation.name])
@@ -214,6 +216,7 @@ def update_user(
     (reactivating does not bring old tokens back); a new role or organisation ends
     the sessions.
     """
+    access.require(actor, access.MANAGE_ACCOUNTS)
     email = normalise_email(email)
     _check_user_fields(session, email=email, name=name, role=role, user=user)
     if user.id == actor.id and (not active or role != "admin"):
@@ -260,6 +263,7 @@ def set_password(
     session: Session, user: User, password: str, *, actor: User | None, ip: str = ""
 ) -> None:
     """Set a new password (own change or admin reset) and end every existing session."""
+    access.require(actor, access.MANAGE_CREDENTIALS, user)
     check_password_rule(password, user_inputs=[user.email, user.name, user.organisation.name])
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()

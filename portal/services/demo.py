@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import PHASES, Case, Document, DocumentVersion, Organisation, PhaseChange, User
 from portal.models.base import local_today, utcnow
-from portal.services import accounts, cases, demo_data, documents, followups
+from portal.services import access, accounts, cases, demo_data, documents, followups
 from portal.services.documents import Content, SaveContext, Upload
 
 DEMO_PASSWORD = "Emsufer-Lindenblatt-26"  # noqa: S105  (printed for the demo on purpose)
@@ -58,14 +58,14 @@ def seed(session: Session, ctx: SaveContext) -> list[tuple[str, str, str]]:
     if existing is None:
         orgs = [
             accounts.save_organisation(
-                session, actor=None, name=name, kind=kind, address=address, ip="seed-demo"
+                session, actor=access.SYSTEM, name=name, kind=kind, address=address, ip="seed-demo"
             )
             for name, kind, address in ORGANISATIONS
         ]
         for email, name, org_index, role in USERS:
             accounts.create_user(
                 session,
-                actor=None,
+                actor=access.SYSTEM,
                 email=email,
                 name=name,
                 organisation=orgs[org_index],

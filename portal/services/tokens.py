@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from portal.models import ApiToken, User, utcnow
-from portal.services import audit
+from portal.services import access, audit
 from portal.services.errors import NotFound
 from portal.services.sessions import TOUCH_INTERVAL, token_hash
 
@@ -19,6 +19,7 @@ def create(
     session: Session, user: User, *, name: str = "", actor: User | None, ip: str = ""
 ) -> tuple[ApiToken, str]:
     """Create a token for ``user``; return the row and the plain token (never stored)."""
+    access.require(actor, access.MANAGE_CREDENTIALS, user)
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user=user, name=name.strip()[:100], prefix=plain[:12], token_hash=token_hash(plain)
@@ -42,8 +43,9 @@ def authenticate(session: Session, plain: str) -> User | None:
     return token.user
 
 
-def list_for(session: Session, user: User) -> list[ApiToken]:
+def list_for(session: Session, user: User, *, actor: User) -> list[ApiToken]:
     """The tokens of ``user``, newest first, revoked ones included."""
+    access.require(actor, access.MANAGE_CREDENTIALS, user)
     return list(
         session.scalars(
             select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
@@ -53,6 +55,7 @@ def list_for(session: Session, user: User) -> list[ApiToken]:
 
 def revoke(session: Session, user: User, token_id: int, *, actor: User, ip: str = "") -> None:
     """Revoke token ``token_id`` of ``user``; takes effect with the next API call."""
+    access.require(actor, access.MANAGE_CREDENTIALS, user)
     token = session.get(ApiToken, token_id)
     if token is None or token.user_id != user.id:
         raise NotFound()

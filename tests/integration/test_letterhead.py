@@ -98,11 +98,12 @@ def test_removing_the_logo_and_refusing_what_is_no_small_image(db, client, admin
 
 
 def test_purging_a_case_keeps_a_blob_that_is_also_a_logo(db, app, make_user, make_case, save_ctx):
-    from portal.services import accounts, cases
+    from portal.services import access, accounts, cases
 
     worker = make_user()
     accounts.save_organisation(
-        db, actor=None, org=worker.organisation, name=worker.organisation.name, kind="kommune",
+        db, actor=access.SYSTEM, org=worker.organisation, name=worker.organisation.name,
+        kind="kommune",
         letterhead=accounts.Letterhead(
             logo=documents.Upload(io.BytesIO(_png("red")), "logo.png"), ctx=save_ctx
         ),

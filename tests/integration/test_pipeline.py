@@ -13,7 +13,7 @@ from wtforms import FormField, StringField
 from portal.db import db_session
 from portal.models import Organisation
 from portal.pipeline import after_commit, shown_at
-from portal.services import accounts
+from portal.services import access, accounts
 from portal.services.errors import InvalidCredentials, ValidationFailed
 
 
@@ -36,7 +36,7 @@ class OrganisationForm(FlaskForm):
 
 
 def _create(name: str) -> None:
-    accounts.save_organisation(db_session(), actor=None, name=name, kind="kommune")
+    accounts.save_organisation(db_session(), actor=access.SYSTEM, name=name, kind="kommune")
     db_session().flush()
 
 

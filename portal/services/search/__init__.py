@@ -58,21 +58,6 @@ def make_backend(kind: str, path: Path, engine=None) -> SearchBackend:
     raise ValueError(f"unknown search backend {kind!r}")
 
 
-def acl_tokens(case: Case, document: Document) -> list[str]:
-    """Who may find this document: the author organisation for internal documents,
-    else every organisation with access to the case."""
-    if document.visibility == "internal":
-        return [f"o{document.author_organisation_id}"]
-    return [f"o{org_id}" for org_id in sorted(access.organisations_with_access(case))]
-
-
-def user_acl(user: User) -> list[str]:
-    """The tokens a user's searches may match (none for roles that see no contents)."""
-    if not user.active or user.role not in access.CASE_ROLES:
-        return []
-    return [f"o{user.organisation_id}"]
-
-
 def entries_for(
     session: Session, document: Document, versions: list[DocumentVersion] | None = None
 ) -> list[IndexEntry]:
@@ -80,7 +65,7 @@ def entries_for(
     case = document.case
     person = case.person
     names = " ".join([person.given_name, person.family_name, *person.aliases])
-    acl = acl_tokens(case, document)
+    acl = access.document_search_tokens(case, document)
     if versions is None:
         versions = session.scalars(
             select(DocumentVersion).where(DocumentVersion.document_id == document.id)
@@ -282,7 +267,7 @@ def search(
     reveal them either.
     """
     query.exclude_case_ids = _stale_for(session, user)
-    result = backend.search(query, user_acl(user))
+    result = backend.search(query, access.user_search_tokens(user))
     version_ids = [hit.version_id for hit in result.hits]
     versions = {
         v.id: v
@@ -316,7 +301,7 @@ def similar(
 ) -> list[Document]:
     """ "Ähnliche Dokumente": other documents with the most key terms in common, that
     ``user`` may read (re-checked with the policy like every search hit)."""
-    hits = backend.similar(version.id, user_acl(user), limit)
+    hits = backend.similar(version.id, access.user_search_tokens(user), limit)
     found = {
         d.id: d
         for d in session.scalars(

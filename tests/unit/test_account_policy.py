@@ -1,0 +1,79 @@
+"""Account administration is decided by the policy inside the services, for every caller:
+pages, API and the command line (which acts as ``access.SYSTEM``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.services import access, accounts, consents, tokens
+from portal.services.errors import AccessDenied
+from tests.conftest import TEST_PASSWORD
+
+NEW_PASSWORD = "Kanalufer-Lindenblatt-Ems-9"
+
+
+def test_only_admins_and_the_system_set_up_organisations_and_users(db, make_user, make_org):
+    admin, caseworker = make_user(role="admin"), make_user()
+    with pytest.raises(AccessDenied):
+        accounts.save_organisation(db, actor=caseworker, name="Heimlich e.V.", kind="sonstige")
+    with pytest.raises(AccessDenied):
+        accounts.create_user(
+            db, actor=caseworker, email="neu@example.org", name="Neu", role="admin",
+            organisation=caseworker.organisation, password=NEW_PASSWORD,
+        )  # fmt: skip
+    with pytest.raises(AccessDenied):
+        accounts.update_user(
+            db, caseworker, actor=caseworker, email=caseworker.email, name=caseworker.name,
+            organisation=caseworker.organisation, role="admin", active=True,
+        )  # fmt: skip
+    assert accounts.save_organisation(db, actor=admin, name="Caritas", kind="wohlfahrtsverband")
+    assert accounts.save_organisation(db, actor=access.SYSTEM, name="Diakonie", kind="sonstige")
+
+
+def test_passwords_and_tokens_are_their_owners_and_the_admins(db, make_user):
+    owner, colleague, admin = make_user(), make_user(), make_user(role="admin")
+    token, _plain = tokens.create(db, owner, name="Fachverfahren", actor=owner)
+    with pytest.raises(AccessDenied):
+        tokens.create(db, owner, name="fremd", actor=colleague)
+    with pytest.raises(AccessDenied):
+        tokens.list_for(db, owner, actor=colleague)
+    with pytest.raises(AccessDenied):
+        tokens.revoke(db, owner, token.id, actor=colleague)
+    with pytest.raises(AccessDenied):
+        accounts.set_password(db, owner, NEW_PASSWORD, actor=colleague)
+    assert token.revoked_at is None
+    assert [t.id for t in tokens.list_for(db, owner, actor=admin)] == [token.id]
+    tokens.revoke(db, owner, token.id, actor=admin)
+    assert token.revoked_at is not None
+    accounts.set_password(db, owner, NEW_PASSWORD, actor=owner)
+    assert TEST_PASSWORD != NEW_PASSWORD
+
+
+def test_the_system_reads_no_cases(db, make_user, make_case, make_note):
+    worker = make_user()
+    case = make_case(worker)
+    note = make_note(worker, case)
+    refused = [
+        (access.READ_CASE_METADATA, case),
+        (access.READ_CASE, case),
+        (access.READ_DOCUMENT, note),
+        (access.WORK_WITH_CASES, None),
+    ]
+    for action, target in refused:
+        assert not access.can(access.SYSTEM, action, target)
+    assert access.can(access.SYSTEM, access.MANAGE_ACCOUNTS)
+
+
+def test_search_tokens_come_from_the_policy(db, make_user, make_case, make_note):
+    worker, partner, admin = make_user(), make_user(), make_user(role="admin")
+    case = make_case(worker)
+    consents.record(db, worker, case, organisation_ids=[partner.organisation_id])
+    db.commit()
+    shared = make_note(worker, case)
+    internal = make_note(worker, case, visibility="internal")
+    own = f"o{worker.organisation_id}"
+    both = [f"o{org}" for org in sorted([worker.organisation_id, partner.organisation_id])]
+    assert access.user_search_tokens(worker) == [own]
+    assert access.user_search_tokens(admin) == []  # admins read no contents
+    assert access.document_search_tokens(case, shared) == both
+    assert access.document_search_tokens(case, internal) == [own]  # never leaves its author
