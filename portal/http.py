@@ -6,14 +6,23 @@ Imports no blueprint, so that any blueprint can import it.
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, render_template, request
+from flask import current_app, g, jsonify, render_template, request
+from flask_login import current_user
 
+from portal.services.audit import Requester
 from portal.services.documents import SaveContext
 
 
 def client_ip() -> str:
     """The client's address (behind a proxy, as ProxyFix resolved it)."""
     return request.remote_addr or ""
+
+
+def requester() -> Requester:
+    """Who makes this request: on the API the token's user, on pages the logged-in one."""
+    if wants_json():
+        return Requester(g.api_user, client_ip(), "api")
+    return Requester(current_user._get_current_object(), client_ip(), "web")
 
 
 def safe_local_path(target: str | None) -> str | None:

@@ -16,7 +16,7 @@ from portal.forms.cases import (
     PhaseForm,
 )
 from portal.forms.followups import DoneForm, followup_form
-from portal.http import client_ip
+from portal.http import client_ip, requester
 from portal.models import PHASES
 from portal.models.base import local_today
 from portal.pipeline import shown_at
@@ -99,7 +99,7 @@ def folder(case_id: int):
         "cases/folder.html",
         case=case,
         full=True,
-        folder=open_folder(session, current_user, case, today=local_today(), ip=client_ip()),
+        folder=open_folder(session, requester(), case, today=local_today()),
         can_edit=can_edit,
         phase_form=PhaseForm(formdata=None, phase=case.phase) if can_edit else None,
         focus_form=FocusForm(formdata=None, focus_areas=case.focus_areas) if can_edit else None,

@@ -25,7 +25,7 @@ from portal.db import db_session
 from portal.downloads import INLINE_TYPES, send_version_file
 from portal.forms import documents as forms
 from portal.forms.documents import RestoreForm, editor_form
-from portal.http import client_ip, error_response, save_context
+from portal.http import client_ip, error_response, requester, save_context
 from portal.labels import DOCUMENT_TYPE_LABELS
 from portal.models import Document, DocumentVersion
 from portal.pipeline import refused, shown_at
@@ -33,7 +33,6 @@ from portal.services import (
     access,
     accounts,
     agreements,
-    audit,
     cases,
     diff,
     documents,
@@ -252,28 +251,23 @@ def _request_too_large(_exc):
 @bp.get("/documents/<int:document_id>")
 def view(document_id: int):
     """The current version, the list of versions and the compare form."""
-    document = documents.get_document(db_session(), current_user, document_id)
-    return _show(document, document.current_version)
+    return _show(*documents.read_version(db_session(), requester(), document_id))
 
 
 @bp.get("/documents/<int:document_id>/versions/<int:number>")
 def version(document_id: int, number: int):
     """An earlier (or the current) version."""
-    document = documents.get_document(db_session(), current_user, document_id)
-    return _show(document, number)
+    return _show(*documents.read_version(db_session(), requester(), document_id, number))
 
 
-def _show(document: Document, number: int):
+def _show(document: Document, shown: DocumentVersion):
     session = db_session()
-    shown = documents.get_version(session, document, number)
-    versions = documents.list_versions(session, document)
-    _audit(document, "view", number)
     return render_template(
         "documents/view.html",
         document=document,
         case=document.case,
         version=shown,
-        versions=versions,
+        versions=documents.list_versions(session, document),
         can_edit=access.can(current_user, access.EDIT_DOCUMENT, document),
         restore_form=RestoreForm(),
         org_names=_org_names(document),
@@ -289,11 +283,10 @@ def _show(document: Document, number: int):
 def diff_view(document_id: int):
     """Two versions side by side (``?from=1&to=2``), or field by field for forms."""
     session = db_session()
-    document = documents.get_document(session, current_user, document_id)
-    new_number = request.args.get("to", type=int) or document.current_version
-    old_number = request.args.get("from", type=int) or max(new_number - 1, 1)
-    old = documents.get_version(session, document, old_number)
-    new = documents.get_version(session, document, new_number)
+    document, old, new = documents.read_diff(
+        session, requester(), document_id,
+        request.args.get("from", type=int), request.args.get("to", type=int),
+    )  # fmt: skip
     return render_template(
         "documents/diff.html",
         document=document,
@@ -332,25 +325,12 @@ def restore(document_id: int):
 @bp.get("/documents/<int:document_id>/versions/<int:number>/file")
 def download(document_id: int, number: int):
     """The file of an upload version; ``?inline=1`` opens PDFs and images in the browser."""
-    session = db_session()
-    document = documents.get_document(session, current_user, document_id)
-    shown = documents.get_version(session, document, number)
-    if shown.blob is None:
-        raise NotFound()
-    _audit(document, "download", number)
+    shown = documents.read_file(db_session(), requester(), document_id, number)
     store = current_app.extensions["portal.blobs"]
     return send_version_file(store, shown, inline=request.args.get("inline") == "1")
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _audit(document: Document, action: str, number: int) -> None:
-    audit.record(
-        db_session(), action, actor=current_user, object_type="document",
-        object_id=document.id, case_id=document.case_id, ip=client_ip(),
-        detail={"version": number},
-    )  # fmt: skip
 
 
 def _organisations(doc_type: str) -> list:

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from portal.db import db_session
 from portal.forms.documents import parse_date
 from portal.forms.monitoring import GoalStatusForm, SignedScanForm
-from portal.http import client_ip, save_context
+from portal.http import client_ip, requester, save_context
 from portal.models import Document, DocumentVersion
 from portal.models.base import local_today
 from portal.pipeline import refused, shown_at
@@ -35,9 +35,8 @@ def _require_login() -> None:
 @bp.get("/documents/<int:document_id>/goals")
 def goal_statuses(document_id: int):
     """The goals of the current version with their status history, and the status form."""
-    session = db_session()
-    document = agreements.get_agreement(session, current_user, document_id)
-    current = documents.get_version(session, document, document.current_version)
+    document, versions = agreements.read_goals(db_session(), requester(), document_id)
+    current = versions[-1]
     statuses = [goal.get("status", "open") for goal in _goals(current)]
     form = GoalStatusForm(formdata=None, data={"base_version": current.number,
                                                 "statuses": statuses})  # fmt: skip

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app
-from flask_login import current_user, login_required
+from flask_login import login_required
 
 from portal.db import db_session
 from portal.downloads import pdf_response
-from portal.http import client_ip
+from portal.http import requester
 from portal.presentation import render_printout
 from portal.services import printouts
-from portal.services.printouts import Requester
 
 bp = Blueprint("printing", __name__)
 
@@ -25,7 +24,7 @@ def _require_login() -> None:
 def version_pdf(document_id: int, number: int):
     """A note, assessment or agreement version as PDF (uploads have their own file: 404)."""
     printed = printouts.print_version(
-        db_session(), _requester(), document_id, number, current_app.extensions["portal.blobs"],
+        db_session(), requester(), document_id, number, current_app.extensions["portal.blobs"],
         render_printout,
     )  # fmt: skip
     return pdf_response(printed)
@@ -35,11 +34,7 @@ def version_pdf(document_id: int, number: int):
 def case_summary_pdf(case_id: int):
     """The case summary (Fallübersicht) as PDF."""
     printed = printouts.print_case_summary(
-        db_session(), _requester(), case_id, current_app.extensions["portal.blobs"],
+        db_session(), requester(), case_id, current_app.extensions["portal.blobs"],
         render_printout,
     )  # fmt: skip
     return pdf_response(printed)
-
-
-def _requester() -> Requester:
-    return Requester(current_user._get_current_object(), client_ip(), "web")

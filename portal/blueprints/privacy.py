@@ -23,7 +23,7 @@ from portal.db import db_session
 from portal.downloads import content_disposition
 from portal.forms import choices
 from portal.forms.privacy import ConsentForm, EraseForm, HandOverForm, RevokeForm
-from portal.http import client_ip, save_context
+from portal.http import client_ip, requester, save_context
 from portal.models import Organisation
 from portal.models.base import local_today
 from portal.pipeline import after_commit, refused, shown_at
@@ -116,12 +116,9 @@ def case_audit(case_id: int):
 def case_audit_csv(case_id: int):
     """The case's audit trail as CSV (the export itself is audited)."""
     case = cases.get_case(db_session(), current_user, case_id, access.READ_CASE_METADATA)
-    events = list(db_session().scalars(audit.case_events(db_session(), current_user, case)))
-    audit.record(
-        db_session(), "export", actor=current_user, object_type="audit_trail", object_id=case.id,
-        case_id=case.id, ip=client_ip(),
-    )  # fmt: skip
-    response = Response(audit.events_csv(db_session(), events), mimetype="text/csv")
+    response = Response(
+        audit.export_case_events(db_session(), requester(), case), mimetype="text/csv"
+    )
     response.headers["Content-Disposition"] = content_disposition(
         "attachment", f"audit-{case.reference}.csv"
     )
@@ -146,15 +143,11 @@ def data_request(case_id: int):
 def export_case(case_id: int):
     """Everything about the person as one ZIP (Art. 15 GDPR)."""
     case = cases.get_case(db_session(), current_user, case_id)
-    data = export.collect(db_session(), current_user, case)
+    data = export.collect(db_session(), requester(), case)
     summary = render_template("privacy/export_summary.html", data=data, today=local_today())
     out = tempfile.SpooledTemporaryFile(max_size=8 * 2**20)  # noqa: SIM115  (send_file closes it)
     export.write_zip(data, current_app.extensions["portal.blobs"], summary, out)
     out.seek(0)
-    audit.record(
-        db_session(), "export", actor=current_user, object_type="case", object_id=case.id,
-        case_id=case.id, ip=client_ip(), detail={"kind": "art15"},
-    )  # fmt: skip
     response = send_file(out, mimetype="application/zip", max_age=0)
     response.headers["Content-Disposition"] = content_disposition(
         "attachment", f"auskunft-{case.reference}.zip"

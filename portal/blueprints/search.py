@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlalchemy import select
 
 from portal.db import db_session
-from portal.http import client_ip
+from portal.http import requester
 from portal.models import Case, Organisation
-from portal.services import audit, search
+from portal.services import search
 from portal.services.errors import InvalidInput
 
 bp = Blueprint("search", __name__)
@@ -24,17 +24,12 @@ def results():
     try:
         query = search.parse_query(request.args)
         found, result = search.search(
-            db_session(), current_app.extensions["portal.search"], current_user, query
+            db_session(), current_app.extensions["portal.search"], requester(), query
         )
     except InvalidInput as exc:
         return render_template(
             "search/results.html", query=None, found=[], result=None, error=exc.message
         ), 400
-    # That a search happened is recorded, never what was searched for.
-    audit.record(
-        db_session(), "search", actor=current_user, object_type="search", ip=client_ip(),
-        detail={"hits": result.total, "incomplete": result.incomplete},
-    )  # fmt: skip
     return render_template(
         "search/results.html", query=query, found=found, result=result,
         cases=_cases(found), organisations=_organisation_names(),

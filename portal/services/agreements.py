@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import Document, DocumentVersion, User
 from portal.models.base import local_date
-from portal.services import access, documents, filetypes, goals
+from portal.services import access, audit, documents, filetypes, goals
 from portal.services.document_fields import GOAL_STATUSES
 from portal.services.documents import Content, SaveContext, Upload, VersionConflict
 from portal.services.errors import Conflict, NotFound, ValidationFailed
@@ -61,6 +61,17 @@ class Signature:
     def unsigned_changes(self) -> bool:
         """Content changed since the last signed scan, and nobody has signed that yet."""
         return self.scan is not None and not self.signed_on
+
+
+def read_goals(
+    session: Session, who: audit.Requester, document_id: int
+) -> tuple[Document, list[DocumentVersion]]:
+    """An agreement ``who`` may read with its versions, oldest first, for the goals and
+    their status history; audited."""
+    document = get_agreement(session, who.user, document_id)
+    versions = list(reversed(documents.list_versions(session, document)))
+    audit.record_read(session, who, "view", "document", document.id, document.case_id, goals=True)
+    return document, versions
 
 
 def get_agreement(

@@ -208,6 +208,13 @@ def get_case(session: Session, user: User, case_id: int, action: str = access.RE
     return case
 
 
+def read_case(session: Session, who: audit.Requester, case_id: int) -> Case:
+    """A case's metadata for ``who`` (coordinators of other organisations too); audited."""
+    case = get_case(session, who.user, case_id, access.READ_CASE_METADATA)
+    audit.record_read(session, who, "view", "case", case.id, case.id)
+    return case
+
+
 def case_list_statement(user: User, query: CaseQuery) -> Select:
     """The SELECT for the cases ``user`` may see, filtered and sorted by ``query``."""
     statement = select(Case).join(Case.person).where(access.case_metadata_filter(user))

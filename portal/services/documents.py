@@ -195,6 +195,60 @@ def get_document(
     return document
 
 
+def read_document(session: Session, who: audit.Requester, document_id: int) -> Document:
+    """A document ``who`` may read, for its version list; the view is audited."""
+    document = get_document(session, who.user, document_id)
+    _record_read(session, who, "view", document)
+    return document
+
+
+def read_version(
+    session: Session, who: audit.Requester, document_id: int, number: int | None = None
+) -> tuple[Document, DocumentVersion]:
+    """Version ``number`` (None: the current one) of a document ``who`` may read; audited."""
+    document = get_document(session, who.user, document_id)
+    version = get_version(session, document, _or(number, document.current_version))
+    _record_read(session, who, "view", document, version=version.number)
+    return document, version
+
+
+def read_file(
+    session: Session, who: audit.Requester, document_id: int, number: int
+) -> DocumentVersion:
+    """The upload version ``number`` whose file ``who`` downloads (NotFound if it has no
+    file); the download is audited."""
+    document = get_document(session, who.user, document_id)
+    version = get_version(session, document, number)
+    if version.blob is None:
+        raise NotFound()
+    _record_read(session, who, "download", document, version=number)
+    return version
+
+
+def read_diff(
+    session: Session,
+    who: audit.Requester,
+    document_id: int,
+    old_number: int | None,
+    new_number: int | None,
+) -> tuple[Document, DocumentVersion, DocumentVersion]:
+    """Two versions of a document ``who`` may read, to compare (by default the current one
+    and the one before it); audited as one view."""
+    document = get_document(session, who.user, document_id)
+    new = get_version(session, document, _or(new_number, document.current_version))
+    old = get_version(session, document, _or(old_number, max(new.number - 1, 1)))
+    _record_read(session, who, "view", document, diff=[old.number, new.number])
+    return document, old, new
+
+
+def _or(number: int | None, default: int) -> int:
+    return default if number is None else number
+
+
+def _record_read(session: Session, who, action: str, document: Document, **detail) -> None:
+    audit.record_read(session, who, action, "document", document.id, document.case_id, **detail)
+
+
 def list_documents(
     session: Session, user: User, case: Case
 ) -> list[tuple[Document, DocumentVersion]]:

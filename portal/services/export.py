@@ -43,10 +43,13 @@ class ExportData:
     followups: list[FollowUp] = field(default_factory=list)
 
 
-def collect(session: Session, actor: User, case: Case) -> ExportData:
-    """Gather the case, all its documents with all versions, and its audit trail."""
+def collect(session: Session, who: audit.Requester, case: Case) -> ExportData:
+    """Gather the case, all its documents with all versions, and its audit trail, for the
+    Art. 15 export by ``who``; the export is audited."""
+    actor = who.user
     access.require_visible(actor, access.READ_CASE, case)
     access.require(actor, access.EXPORT_PERSON_DATA, case)
+    audit.record_read(session, who, "export", "case", case.id, case.id, kind="art15")
     # Internal documents of other organisations are theirs to disclose (each agency answers
     # Art. 15 for what it controls); the exporter includes only what it may read.
     docs = list(

@@ -50,13 +50,11 @@ class Folder:
     open_followups: list[FollowUp]
 
 
-def open_folder(session: Session, user: User, case: Case, *, today: date, ip: str) -> Folder:
-    """The folder of a case ``user`` may read in full; the view is audited."""
+def open_folder(session: Session, who: audit.Requester, case: Case, *, today: date) -> Folder:
+    """The folder of a case ``who`` may read in full; the view is audited."""
+    user = who.user
     access.require(user, access.READ_CASE, case)
-    audit.record(
-        session, "view", actor=user, object_type="case", object_id=case.id, case_id=case.id,
-        ip=ip,
-    )  # fmt: skip
+    audit.record_read(session, who, "view", "case", case.id, case.id)
     listed = documents.list_documents(session, user, case)
     by_type: dict[str, list] = {doc_type: [] for doc_type in DOCUMENT_TYPES}
     for document, version in listed:

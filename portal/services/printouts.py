@@ -47,18 +47,9 @@ class PrintedPdf:
     filename: str
 
 
-@dataclass
-class Requester:
-    """Who prints, from where (for the audit trail), and through which channel."""
-
-    user: User
-    ip: str = ""
-    via: str = "web"
-
-
 def print_version(
     session: Session,
-    who: Requester,
+    who: audit.Requester,
     document_id: int,
     number: int | None,
     store: BlobStore,
@@ -83,17 +74,16 @@ def print_version(
         "signers": _signers(case, version, who.user),
     }
     data = pdf.render_pdf(render(f"pdf/{document.type}.html", context), resources)
-    audit.record(
-        session, "print", actor=who.user, object_type="document", object_id=document.id,
-        case_id=case.id, ip=who.ip,
-        detail={"version": version.number, "content_hash": short, "via": who.via},
+    audit.record_read(
+        session, who, "print", "document", document.id, case.id,
+        version=version.number, content_hash=short,
     )  # fmt: skip
     kind = labels.document_type_label(document.type)
     return PrintedPdf(data, f"{kind} {case.reference} v{version.number}.pdf")
 
 
 def print_case_summary(
-    session: Session, who: Requester, case_id: int, store: BlobStore, render: Render
+    session: Session, who: audit.Requester, case_id: int, store: BlobStore, render: Render
 ) -> PrintedPdf:
     """The case summary (Fallübersicht) as PDF, with only what ``who.user`` may read."""
     case = cases.get_case(session, who.user, case_id, access.READ_CASE)
@@ -107,10 +97,7 @@ def print_case_summary(
         "org_names": {org.id: org.name for org in session.scalars(select(Organisation))},
     }
     data = pdf.render_pdf(render("pdf/case_summary.html", context), resources)
-    audit.record(
-        session, "print", actor=who.user, object_type="case", object_id=case.id,
-        case_id=case.id, ip=who.ip, detail={"printout": "case_summary", "via": who.via},
-    )  # fmt: skip
+    audit.record_read(session, who, "print", "case", case.id, case.id, printout="case_summary")
     return PrintedPdf(data, f"{_('Case summary')} {case.reference}.pdf")
 
 

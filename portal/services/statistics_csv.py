@@ -12,14 +12,27 @@ A median of fewer than 5 completed stays is hidden the same way.
 
 from __future__ import annotations
 
-from flask_babel import format_decimal
-from flask_babel import lazy_gettext as _l
+from datetime import date
 
+from flask_babel import force_locale, format_decimal
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from portal.services import access, audit
 from portal.services.csvfile import csv_document
-from portal.services.statistics import Row, Table
+from portal.services.statistics import Row, Table, network_tables
 
 SMALL_GROUP = 5
 HIDDEN = "<5"
+
+
+def export(session: Session, who: audit.Requester, today: date) -> str:
+    """The network's numbers as of ``today`` as German CSV for ``who``; the export is audited."""
+    access.require(who.user, access.READ_NETWORK_STATISTICS)
+    with force_locale("de"):
+        text = csv_text(network_tables(session, who.user, today))
+    audit.record_read(session, who, "export", "statistics", format="csv", as_of=today.isoformat())
+    return text
 
 
 def csv_text(tables: list[Table]) -> str:

@@ -485,6 +485,7 @@ def test_reindex_restores_search_results(runner, app, db, make_user, make_case, 
     import shutil
 
     from portal.services import search
+    from portal.services.audit import Requester
     from portal.services.search.backend import SearchQuery
     from portal.services.search.whoosh_backend import WhooshBackend
 
@@ -495,7 +496,7 @@ def test_reindex_restores_search_results(runner, app, db, make_user, make_case, 
     result = runner("reindex")
     assert result.exit_code == 0 and "1 Einträge" in result.output
     query = SearchQuery(text="Einstufungstests")
-    found, _ = search.search(db, WhooshBackend(index_dir), worker, query)
+    found, _ = search.search(db, WhooshBackend(index_dir), Requester(worker), query)
     assert [f.document.title for f in found] == ["Beratungsvermerk"]
 
 

@@ -10,6 +10,7 @@ import zipfile
 import pytest
 
 from portal.services import access, audit, consents, documents, export
+from portal.services.audit import Requester
 from portal.services.errors import AccessDenied, NotFound
 
 
@@ -37,7 +38,7 @@ def test_export_contains_data_versions_files_and_access_log(
     audit.record(db, "view", actor=partner, object_type="case", object_id=case.id, case_id=case.id)
     db.commit()
 
-    data = export.collect(db, worker, case)
+    data = export.collect(db, Requester(worker), case)
     out = io.BytesIO()
     export.write_zip(data, app.extensions["portal.blobs"], "<html>Zusammenfassung</html>", out)
     archive = zipfile.ZipFile(out)
@@ -59,7 +60,7 @@ def test_only_the_lead_organisation_exports(db, make_user, make_case):
     worker = make_user()
     case = make_case(worker)
     with pytest.raises(AccessDenied):
-        export.collect(db, make_user(role="readonly", org=worker.organisation), case)
+        export.collect(db, Requester(make_user(role="readonly", org=worker.organisation)), case)
     with pytest.raises(NotFound):
-        export.collect(db, make_user(), case)
+        export.collect(db, Requester(make_user()), case)
     assert access.can(worker, access.EXPORT_PERSON_DATA, case)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from portal import jobs
 from portal.models import OutboxJob
 from portal.services import outbox, search
+from portal.services.audit import Requester
 from portal.services.search.backend import SearchQuery
 
 
@@ -25,7 +26,7 @@ def _count_updates(backend, monkeypatch) -> list[int]:
 
 
 def _titles(db, backend, user, text: str) -> set[str]:
-    found, _result = search.search(db, backend, user, SearchQuery(text=text))
+    found, _result = search.search(db, backend, Requester(user), SearchQuery(text=text))
     return {f.document.title for f in found}
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import update
 
 from portal.models import DocumentVersion
 from portal.services import consents, documents, search
+from portal.services.audit import Requester
 from portal.services.errors import InvalidInput
 from portal.services.search.backend import SearchQuery
 from portal.services.search.whoosh_backend import WhooshBackend
@@ -39,7 +40,7 @@ def world(db, backend, make_user, make_case, make_note):
 
 
 def _titles(db, backend, user, text, **kwargs) -> set[str]:
-    found, _result = search.search(db, backend, user, SearchQuery(text=text, **kwargs))
+    found, _result = search.search(db, backend, Requester(user), SearchQuery(text=text, **kwargs))
     return {f.document.title for f in found}
 
 
@@ -94,7 +95,7 @@ def test_revocation_hides_hits_before_the_index_catches_up(db, backend, world):
 
 def test_facets_count_matches(db, backend, world):
     stadt, *_ = world
-    _found, result = search.search(db, backend, stadt, SearchQuery(text="Al-Hassan"))
+    _found, result = search.search(db, backend, Requester(stadt), SearchQuery(text="Al-Hassan"))
     assert result.facets["type"] == {"note": 4}
     assert result.total == 4
 
@@ -113,7 +114,7 @@ def test_days_and_years_are_calendar_days_in_germany(db, backend, world):
 
     def searched(**args):
         query = search.parse_query({"q": "Räume", **args})
-        found, result = search.search(db, backend, stadt, query)
+        found, result = search.search(db, backend, Requester(stadt), query)
         return {f.document.title for f in found}, result.facets["year"]
 
     assert searched() == ({"Wohnungssuche"}, {"2027": 1})
@@ -137,14 +138,14 @@ def test_only_current_versions_unless_asked(db, backend, world, save_ctx):
 def test_bad_queries_are_clear_errors(db, backend, world, text):
     stadt, *_ = world
     with pytest.raises(InvalidInput):
-        search.search(db, backend, stadt, SearchQuery(text=text))
+        search.search(db, backend, Requester(stadt), SearchQuery(text=text))
 
 
 @pytest.mark.parametrize("text", ['"unbalanced', "(Räume", "Räume)", "AND OR NOT", "[a TO"])
 def test_odd_syntax_never_crashes(db, backend, world, text):
     stadt, *_ = world
     with contextlib.suppress(InvalidInput):  # a clear error is fine; a crash is not
-        search.search(db, backend, stadt, SearchQuery(text=text))
+        search.search(db, backend, Requester(stadt), SearchQuery(text=text))
 
 
 def test_reindex_restores_every_result(db, backend, world):

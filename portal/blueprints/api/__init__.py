@@ -9,9 +9,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
 
 from portal.db import db_session
-from portal.http import client_ip
 from portal.models import User
-from portal.services import audit, tokens
+from portal.services import tokens
 from portal.services.errors import InvalidInput, NotFound, PortalError, ValidationFailed
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -110,14 +109,6 @@ def check(errors: dict[str, str]) -> None:
     """Raise ValidationFailed (422) with ``errors`` as ``fields``, if there are any."""
     if errors:
         raise ValidationFailed(_l("Please check the input."), fields=errors)
-
-
-def record_read(action: str, object_type: str, object_id: int, case_id: int, **detail) -> None:
-    """Audit a read (``view``, ``download``) by the token's user."""
-    audit.record(
-        db_session(), action, actor=api_user(), object_type=object_type, object_id=object_id,
-        case_id=case_id, ip=client_ip(), detail={"via": "api", **detail},
-    )  # fmt: skip
 
 
 from portal.blueprints.api import (  # noqa: E402,F401  (routes)

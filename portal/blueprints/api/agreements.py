@@ -10,15 +10,14 @@ from portal.blueprints.api import (
     bp,
     check,
     list_page,
-    record_read,
     unknown_fields,
     whole_number,
 )
 from portal.blueprints.api.serialise import org_ref, user_ref, version_json
 from portal.db import db_session
-from portal.http import client_ip, save_context
+from portal.http import client_ip, requester, save_context
 from portal.models.base import local_today
-from portal.services import access, agreements, documents, goals
+from portal.services import access, agreements, goals
 from portal.services.documents import Upload
 from portal.services.errors import InvalidInput
 
@@ -54,10 +53,7 @@ def upload_signed_scan(document_id: int):
 @bp.get("/documents/<int:document_id>/goals")
 def list_goals(document_id: int):
     """The goals of the current version, each with its status history (oldest first)."""
-    session = db_session()
-    document = agreements.get_agreement(session, api_user(), document_id)
-    versions = list(reversed(documents.list_versions(session, document)))
-    record_read("view", "document", document.id, document.case_id, goals=True)
+    _document, versions = agreements.read_goals(db_session(), requester(), document_id)
     today = local_today()
     histories = list(enumerate(goals.history(versions)))
     return list_page(histories, lambda item: _goal_json(item[0], item[1], today))

@@ -12,19 +12,18 @@ from portal.blueprints.api import (
     check,
     json_object,
     list_page,
-    record_read,
     unknown_fields,
     whole_number,
 )
 from portal.blueprints.api.serialise import org_ref, version_json, version_summary_json
 from portal.db import db_session
 from portal.downloads import send_version_file
-from portal.http import client_ip, save_context
+from portal.http import client_ip, requester, save_context
 from portal.models import Document, DocumentVersion
 from portal.services import access, cases, documents
 from portal.services.diff import diff_versions
 from portal.services.documents import Content, Upload
-from portal.services.errors import InvalidInput, NotFound
+from portal.services.errors import InvalidInput
 
 COMMON_FIELDS = {"title", "visibility"}
 CONTENT_FIELDS = {
@@ -79,9 +78,7 @@ def create_document(case_id: int):
 @bp.get("/documents/<int:document_id>")
 def get_document(document_id: int):
     """A document with its version list (newest first)."""
-    document = documents.get_document(db_session(), api_user(), document_id)
-    record_read("view", "document", document.id, document.case_id)
-    return document_json(document)
+    return document_json(documents.read_document(db_session(), requester(), document_id))
 
 
 @bp.post("/documents/<int:document_id>/versions")
@@ -116,30 +113,20 @@ def add_version(document_id: int):
 @bp.get("/documents/<int:document_id>/versions/<int:number>")
 def get_version(document_id: int, number: int):
     """One version: metadata and its text, fields or file description."""
-    session = db_session()
-    document = documents.get_document(session, api_user(), document_id)
-    version = documents.get_version(session, document, number)
-    record_read("view", "document", document.id, document.case_id, version=number)
+    _document, version = documents.read_version(db_session(), requester(), document_id, number)
     return version_json(version)
 
 
 @bp.get("/documents/<int:document_id>/versions/<int:number>/content")
 def get_version_content(document_id: int, number: int):
     """The stored file of an upload version, always as a download."""
-    session = db_session()
-    document = documents.get_document(session, api_user(), document_id)
-    version = documents.get_version(session, document, number)
-    if version.blob is None:
-        raise NotFound()
-    record_read("download", "document", document.id, document.case_id, version=number)
+    version = documents.read_file(db_session(), requester(), document_id, number)
     return send_version_file(current_app.extensions["portal.blobs"], version)
 
 
 @bp.get("/documents/<int:document_id>/diff")
 def diff(document_id: int):
     """What changed between versions ``from`` and ``to``."""
-    session = db_session()
-    document = documents.get_document(session, api_user(), document_id)
     errors: dict[str, str] = {}
     numbers = {}
     for name in ("from", "to"):
@@ -149,9 +136,9 @@ def diff(document_id: int):
             errors[name] = "must_be_integer" if value else "required"
     if errors:
         raise InvalidInput(_l("Please check the input."), fields=errors)
-    old = documents.get_version(session, document, numbers["from"])
-    new = documents.get_version(session, document, numbers["to"])
-    record_read("view", "document", document.id, document.case_id, diff=[old.number, new.number])
+    document, old, new = documents.read_diff(
+        db_session(), requester(), document_id, numbers["from"], numbers["to"]
+    )
     return diff_json(document, old, new)
 
 

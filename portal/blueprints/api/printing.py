@@ -5,14 +5,13 @@ from __future__ import annotations
 from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 
-from portal.blueprints.api import api_user, bp, whole_number
+from portal.blueprints.api import bp, whole_number
 from portal.db import db_session
 from portal.downloads import pdf_response
-from portal.http import client_ip
+from portal.http import requester
 from portal.presentation import render_printout
 from portal.services import printouts
 from portal.services.errors import InvalidInput
-from portal.services.printouts import Requester
 
 
 @bp.get("/documents/<int:document_id>/pdf")
@@ -25,7 +24,7 @@ def document_pdf(document_id: int):
         if number is None:
             raise InvalidInput(_l("Please check the input."), fields={"version": "must_be_integer"})
     printed = printouts.print_version(
-        db_session(), Requester(api_user(), client_ip(), "api"), document_id, number,
+        db_session(), requester(), document_id, number,
         current_app.extensions["portal.blobs"], render_printout,
     )  # fmt: skip
     return pdf_response(printed, inline=False)

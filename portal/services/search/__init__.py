@@ -28,7 +28,7 @@ from portal.models import (
     User,
 )
 from portal.models.base import LOCAL_TIMEZONE
-from portal.services import access
+from portal.services import access, audit
 from portal.services.errors import InvalidInput
 from portal.services.search.backend import (
     IndexEntry,
@@ -257,15 +257,26 @@ class Found:
 
 
 def search(
-    session: Session, backend: SearchBackend, user: User, query: SearchQuery
+    session: Session, backend: SearchBackend, who: audit.Requester, query: SearchQuery
 ) -> tuple[list[Found], SearchResult]:
-    """Run ``query`` for ``user``; every hit re-checked with the access policy.
+    """Run ``query`` for ``who``; every hit re-checked with the access policy. That a search
+    happened is audited (how many hits), never what was searched for.
 
     Cases with a pending index update (a consent just revoked, a hand-over, a purge)
     may still carry old acl tokens in the index; those the user may no longer read
     are excluded from the query itself, so that totals and facet counts do not
     reveal them either.
     """
+    found, result = _search(session, backend, who.user, query)
+    audit.record_read(
+        session, who, "search", "search", hits=result.total, incomplete=result.incomplete
+    )
+    return found, result
+
+
+def _search(
+    session: Session, backend: SearchBackend, user: User, query: SearchQuery
+) -> tuple[list[Found], SearchResult]:
     query.exclude_case_ids = _stale_for(session, user)
     result = backend.search(query, access.user_search_tokens(user))
     version_ids = [hit.version_id for hit in result.hits]
