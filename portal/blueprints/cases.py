@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from portal.db import db_session
@@ -24,6 +23,7 @@ from portal.services import access, accounts, cases
 from portal.services.cases import DuplicateCandidates
 from portal.services.errors import ValidationFailed
 from portal.services.folder import open_folder
+from portal.services.paging import page_of
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 
@@ -47,18 +47,14 @@ def list_cases():
     form = CaseFilterForm(MultiDict(args))
     form.set_choices(accounts.list_organisations(db_session()))
     statement = cases.case_list_statement(current_user, query)
-    session = db_session()
-    total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
-    pages = max((total + PER_PAGE - 1) // PER_PAGE, 1)
-    query.page = min(query.page, pages)
-    rows = session.scalars(statement.limit(PER_PAGE).offset((query.page - 1) * PER_PAGE)).all()
+    page = page_of(db_session(), statement, query.page, PER_PAGE, last_if_past=True)
     return render_template(
         "cases/list.html",
         form=form,
-        rows=[(case, access.can(current_user, access.READ_CASE, case)) for case in rows],
-        total=total,
-        page=query.page,
-        page_links=_page_links(query.page, pages),
+        rows=[(case, access.can(current_user, access.READ_CASE, case)) for case in page.items],
+        total=page.total,
+        page=page.number,
+        page_links=page.links,
     )
 
 
@@ -143,15 +139,3 @@ def _case_to_edit(case_id: int):
     case = cases.get_case(db_session(), current_user, case_id)
     access.require(current_user, access.EDIT_CASE, case)
     return case
-
-
-def _page_links(page: int, pages: int) -> list[int | None]:
-    """Page numbers to link: the first, the last and two around the current; None is a gap."""
-    wanted = {1, pages, *range(page - 2, page + 3)}
-    numbers = sorted(n for n in wanted if 1 <= n <= pages)
-    links: list[int | None] = []
-    for number in numbers:
-        if links and number - links[-1] > 1:
-            links.append(None)
-        links.append(number)
-    return links

@@ -17,7 +17,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from portal.db import db_session
 from portal.downloads import content_disposition
@@ -31,6 +31,7 @@ from portal.services import access, audit, cases, consents, export, retention
 from portal.services.documents import Upload
 from portal.services.errors import ValidationFailed
 from portal.services.filetypes import HostileFile, UnsupportedFile
+from portal.services.paging import page_of
 from portal.services.storage import UploadTooLarge
 
 bp = Blueprint("privacy", __name__)
@@ -222,10 +223,10 @@ def _events_page(template: str, statement, **context) -> str:
     except ValueError:
         page = 1
     db = db_session()
-    total = db.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
-    events = list(db.scalars(statement.limit(PER_PAGE).offset((page - 1) * PER_PAGE)))
+    events = page_of(db, statement, page, PER_PAGE)
     organisations = {o.id: o.name for o in db.scalars(select(Organisation))}
     return render_template(
-        template, events=events, users=audit.actors(db, events), organisations=organisations,
-        page=page, pages=max(1, -(-total // PER_PAGE)), total=total, **context,
+        template, events=events.items, users=audit.actors(db, events.items),
+        organisations=organisations, page=page, pages=events.pages, total=events.total,
+        **context,
     )  # fmt: skip

@@ -11,6 +11,7 @@ from portal.http import requester
 from portal.models import Case, Organisation
 from portal.services import search
 from portal.services.errors import InvalidInput
+from portal.services.paging import page_count
 
 bp = Blueprint("search", __name__)
 
@@ -33,7 +34,7 @@ def results():
     return render_template(
         "search/results.html", query=query, found=found, result=result,
         cases=_cases(found), organisations=_organisation_names(),
-        pages=max(1, -(-result.total // query.per_page)),
+        pages=page_count(result.total, query.per_page),
     )  # fmt: skip
 
 

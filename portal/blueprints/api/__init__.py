@@ -6,11 +6,11 @@ import re
 
 from flask import Blueprint, g, request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select
 
 from portal.db import db_session
 from portal.models import User
-from portal.services import tokens
+from portal.services import paging, tokens
 from portal.services.errors import InvalidInput, NotFound, PortalError, ValidationFailed
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -59,21 +59,19 @@ def page_args() -> tuple[int, int]:
     return page, per_page
 
 
-def page_of(statement: Select) -> tuple[list, int, int]:
-    """The requested page of ``statement``'s rows, the number of all rows, and the page number."""
-    page, per_page = page_args()
-    session = db_session()
-    total = session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
-    offset = (page - 1) * per_page
-    # A page past the end is empty; asking the database would overflow its integer offset.
-    rows = list(session.scalars(statement.limit(per_page).offset(offset))) if offset < total else []
-    return rows, total, page
+def requested_page(statement: Select) -> paging.Page:
+    """The page of ``statement``'s rows that the query string asks for."""
+    return paging.page_of(db_session(), statement, *page_args())
 
 
 def list_envelope(statement: Select, serialise) -> dict:
     """Run ``statement`` for the requested page: ``{"items", "total", "page"}``."""
-    rows, total, page = page_of(statement)
-    return {"items": [serialise(row) for row in rows], "total": total, "page": page}
+    page = requested_page(statement)
+    return {
+        "items": [serialise(row) for row in page.items],
+        "total": page.total,
+        "page": page.number,
+    }
 
 
 def list_page(items: list, serialise) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from portal.blueprints.api import api_user, bp, page_of
+from portal.blueprints.api import api_user, bp, requested_page
 from portal.blueprints.api.serialise import org_ref
 from portal.db import db_session
 from portal.models import AuditEvent, Organisation, User
@@ -16,7 +16,8 @@ def case_audit(case_id: int):
     """The case's audit events, newest first; 403 for partners, 404 for strangers."""
     session = db_session()
     case = cases.get_case(session, api_user(), case_id, access.READ_CASE_METADATA)
-    events, total, page = page_of(audit.case_events(session, api_user(), case))
+    page = requested_page(audit.case_events(session, api_user(), case))
+    events = page.items
     users = audit.actors(session, events)
     org_ids = {event.organisation_id for event in events if event.organisation_id is not None}
     rows = (
@@ -27,7 +28,7 @@ def case_audit(case_id: int):
         event_json(event, users.get(event.user_id), organisations.get(event.organisation_id))
         for event in events
     ]
-    return {"items": items, "total": total, "page": page}
+    return {"items": items, "total": page.total, "page": page.number}
 
 
 def event_json(event: AuditEvent, user: User | None, organisation: Organisation | None) -> dict:
