@@ -1,12 +1,19 @@
-"""The request's transaction, decided in one place.
+"""The request pipeline: load -> check -> act -> commit, each step written once.
 
-Every request works in one database session (``db_session()``). At its end the session is
-committed when the request succeeded (a response under 400) and rolled back otherwise. A
-request the services refused (``refused``: an error page, a form shown again with the
-service's objections, a conflict page) ends its transaction at the refusal: rolled back, so
-nothing a service changed before it refused is saved, and what the view shows next is read
-afresh; committed only when the error ``keeps_changes`` (a failed login counts towards the
-lock). Views never commit or roll back.
+Load and check: a view names the object of its URL with a decorator (``with_case``,
+``with_document``, ``with_agreement``, ``with_followup``): it is loaded through its
+service for the requesting user, NotFound (404) unless they may see it, AccessDenied
+(403) unless they may do the view's ``action`` to it; the view gets the object.
+
+Act: the view calls a service (which asks the policy again for what it does).
+
+Commit: every request works in one database session (``db_session()``). At its end the
+session is committed when the request succeeded (a response under 400) and rolled back
+otherwise. A request the services refused (``refused``: an error page, a form shown again
+with the service's objections, a conflict page) ends its transaction at the refusal:
+rolled back, so nothing a service changed before it refused is saved, and what the view
+shows next is read afresh; committed only when the error ``keeps_changes`` (a failed
+login counts towards the lock). Views never commit or roll back.
 """
 
 from __future__ import annotations
@@ -14,13 +21,45 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import wraps
 
 from flask import Flask, current_app, g
 
 from portal import jobs
 from portal.db import db_session
 from portal.forms.errors import attach_service_errors
+from portal.http import requester
+from portal.services import access, agreements, cases, documents, followups
 from portal.services.errors import PortalError
+
+
+def _loader(param: str, name: str, load: Callable, visible: str):
+    """A decorator factory: ``@with_x(action)`` loads the object ``param`` names."""
+
+    def with_object(action: str | None = None, *, visible: str = visible):
+        def decorate(view):
+            @wraps(view)
+            def load_then_view(**kwargs):
+                user = requester().user
+                target = load(db_session(), user, kwargs.pop(param), visible)
+                if action is not None:
+                    access.require(user, action, target)
+                return view(**{name: target}, **kwargs)
+
+            return load_then_view
+
+        return decorate
+
+    return with_object
+
+
+# ``@with_case(access.EDIT_CASE)``: the view gets ``case``; 404 unless the user may read it
+# (``visible=`` another action: e.g. READ_CASE_METADATA for coordinators), 403 unless they
+# may edit it.
+with_case = _loader("case_id", "case", cases.get_case, access.READ_CASE)
+with_document = _loader("document_id", "document", documents.get_document, access.READ_DOCUMENT)
+with_agreement = _loader("document_id", "document", agreements.get_agreement, access.READ_DOCUMENT)
+with_followup = _loader("followup_id", "followup", followups.get_followup, access.READ_FOLLOWUP)
 
 
 def refused(error: Exception) -> None:

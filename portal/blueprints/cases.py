@@ -16,9 +16,9 @@ from portal.forms.cases import (
 )
 from portal.forms.followups import DoneForm, followup_form
 from portal.http import client_ip, requester
-from portal.models import PHASES
+from portal.models import PHASES, Case
 from portal.models.base import local_today
-from portal.pipeline import shown_at
+from portal.pipeline import shown_at, with_case
 from portal.services import access, accounts, cases
 from portal.services.cases import DuplicateCandidates
 from portal.services.errors import ValidationFailed
@@ -84,10 +84,10 @@ def new():
 
 
 @bp.get("/<int:case_id>")
-def folder(case_id: int):
+@with_case(visible=access.READ_CASE_METADATA)
+def folder(case: Case):
     """The case folder; coordinators of other organisations see its metadata only."""
     session = db_session()
-    case = cases.get_case(session, current_user, case_id, access.READ_CASE_METADATA)
     if not access.can(current_user, access.READ_CASE, case):
         return render_template("cases/folder.html", case=case, full=False, phases=PHASES)
     can_edit = access.can(current_user, access.EDIT_CASE, case)
@@ -106,9 +106,9 @@ def folder(case_id: int):
 
 
 @bp.post("/<int:case_id>/phase")
-def change_phase(case_id: int):
+@with_case(access.EDIT_CASE)
+def change_phase(case: Case):
     """Move the case to another phase; moving back is allowed."""
-    case = _case_to_edit(case_id)
     form = PhaseForm()
     if form.validate_on_submit():
         cases.update_case(db_session(), current_user, case, phase=form.phase.data, ip=client_ip())
@@ -119,9 +119,9 @@ def change_phase(case_id: int):
 
 
 @bp.post("/<int:case_id>/focus")
-def change_focus(case_id: int):
+@with_case(access.EDIT_CASE)
+def change_focus(case: Case):
     """Set the case's focus areas."""
-    case = _case_to_edit(case_id)
     form = FocusForm()
     if form.validate_on_submit():
         cases.update_case(
@@ -132,10 +132,3 @@ def change_focus(case_id: int):
     else:
         flash(_("The focus areas could not be saved. Please try again."), "error")
     return redirect(url_for("cases.folder", case_id=case.id), 303)
-
-
-def _case_to_edit(case_id: int):
-    """The case if the user may see it (else 404) and change it (else 403)."""
-    case = cases.get_case(db_session(), current_user, case_id)
-    access.require(current_user, access.EDIT_CASE, case)
-    return case

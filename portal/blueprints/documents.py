@@ -27,8 +27,8 @@ from portal.forms import documents as forms
 from portal.forms.documents import RestoreForm, editor_form
 from portal.http import client_ip, error_response, requester, save_context
 from portal.labels import DOCUMENT_TYPE_LABELS
-from portal.models import Document, DocumentVersion
-from portal.pipeline import refused, shown_at
+from portal.models import Case, Document, DocumentVersion
+from portal.pipeline import refused, shown_at, with_case, with_document
 from portal.services import (
     access,
     accounts,
@@ -57,11 +57,10 @@ def _require_login() -> None:
 
 
 @bp.route("/cases/<int:case_id>/documents/new", methods=["GET", "POST"])
-def new(case_id: int):
+@with_case(access.EDIT_CASE)
+def new(case: Case):
     """Write a new document of ``?type=`` into the case folder (a chooser without a type)."""
     session = db_session()
-    case = cases.get_case(session, current_user, case_id)
-    access.require(current_user, access.EDIT_CASE, case)
     doc_type = request.args.get("type", "")
     if not doc_type:
         return render_template("documents/choose.html", case=case)
@@ -87,11 +86,10 @@ def new(case_id: int):
 
 
 @bp.route("/documents/<int:document_id>/edit", methods=["GET", "POST"])
-def edit(document_id: int):
+@with_document(access.EDIT_DOCUMENT)
+def edit(document: Document):
     """Save a new version, starting from the current one; a stale start is a conflict page."""
     session = db_session()
-    document = documents.get_document(session, current_user, document_id)
-    access.require(current_user, access.EDIT_DOCUMENT, document)
     organisations = _organisations(document.type)
     if request.method == "GET":
         current = documents.get_version(session, document, document.current_version)
@@ -300,11 +298,10 @@ def diff_view(document_id: int):
 
 
 @bp.post("/documents/<int:document_id>/restore")
-def restore(document_id: int):
+@with_document(access.EDIT_DOCUMENT)
+def restore(document: Document):
     """Save an old version again as the newest one."""
     session = db_session()
-    document = documents.get_document(session, current_user, document_id)
-    access.require(current_user, access.EDIT_DOCUMENT, document)
     form = RestoreForm()
     if not form.validate_on_submit():
         raise InvalidInput(_("The form is incomplete. Please reload the page."))

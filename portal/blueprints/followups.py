@@ -9,9 +9,10 @@ from flask_login import current_user, login_required
 from portal.db import db_session
 from portal.forms.followups import DoneForm, followup_form
 from portal.http import client_ip, safe_local_path
+from portal.models import Case, FollowUp
 from portal.models.base import local_today
-from portal.pipeline import shown_at
-from portal.services import access, cases, followups
+from portal.pipeline import shown_at, with_case, with_followup
+from portal.services import access, followups
 from portal.services.errors import ValidationFailed
 
 bp = Blueprint("followups", __name__)
@@ -42,10 +43,10 @@ def mine():
 
 
 @bp.route("/cases/<int:case_id>/followups", methods=["GET", "POST"])
-def for_case(case_id: int):
+@with_case()
+def for_case(case: Case):
     """The case's follow-ups, open and done, and (for writers) the form for a new one."""
     session = db_session()
-    case = cases.get_case(session, current_user, case_id)
     form = followup_form(session, current_user, case)
     status = 200
     if request.method == "POST":
@@ -73,21 +74,21 @@ def for_case(case_id: int):
 
 
 @bp.post("/followups/<int:followup_id>/done")
-def done(followup_id: int):
+@with_followup(access.EDIT_FOLLOWUP)
+def done(followup: FollowUp):
     """Mark a follow-up done, then go back to where the button was."""
-    return _set_done(followup_id, True, _("The follow-up is done."))
+    return _set_done(followup, True, _("The follow-up is done."))
 
 
 @bp.post("/followups/<int:followup_id>/undo")
-def undo(followup_id: int):
+@with_followup(access.EDIT_FOLLOWUP)
+def undo(followup: FollowUp):
     """Open a done follow-up again."""
-    return _set_done(followup_id, False, _("The follow-up is open again."))
+    return _set_done(followup, False, _("The follow-up is open again."))
 
 
-def _set_done(followup_id: int, done_flag: bool, message: str):
+def _set_done(followup: FollowUp, done_flag: bool, message: str):
     session = db_session()
-    followup = followups.get_followup(session, current_user, followup_id)
-    access.require(current_user, access.EDIT_FOLLOWUP, followup)
     form = DoneForm()
     if form.validate_on_submit():
         followups.set_done(session, current_user, followup, done_flag, ip=client_ip())

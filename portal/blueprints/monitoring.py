@@ -12,7 +12,7 @@ from portal.forms.monitoring import GoalStatusForm, SignedScanForm
 from portal.http import client_ip, requester, save_context
 from portal.models import Document, DocumentVersion
 from portal.models.base import local_today
-from portal.pipeline import refused, shown_at
+from portal.pipeline import refused, shown_at, with_agreement
 from portal.services import access, accounts, agreements, documents, goals
 from portal.services.documents import Upload, VersionConflict
 from portal.services.errors import Conflict, InvalidInput, NotFound, ValidationFailed
@@ -44,10 +44,10 @@ def goal_statuses(document_id: int):
 
 
 @bp.post("/documents/<int:document_id>/goals")
-def save_goal_statuses(document_id: int):
+@with_agreement(access.EDIT_DOCUMENT)
+def save_goal_statuses(document: Document):
     """Save changed statuses as a new version; a stale base shows the merge, nothing is lost."""
     session = db_session()
-    document = agreements.get_agreement(session, current_user, document_id, access.EDIT_DOCUMENT)
     current = documents.get_version(session, document, document.current_version)
     form = GoalStatusForm()
     if not form.validate_on_submit():
@@ -117,10 +117,10 @@ def _goals(version: DocumentVersion) -> list[dict]:
 
 
 @bp.route("/documents/<int:document_id>/signed", methods=["GET", "POST"])
-def signed_scan(document_id: int):
+@with_agreement(access.EDIT_DOCUMENT)
+def signed_scan(document: Document):
     """Upload the scan of the signed printout: it becomes the agreement's next version."""
     session = db_session()
-    document = agreements.get_agreement(session, current_user, document_id, access.EDIT_DOCUMENT)
     current = documents.get_version(session, document, document.current_version)
     form = SignedScanForm(data={"version": current.number})
     status = 200

@@ -24,10 +24,10 @@ from portal.downloads import content_disposition
 from portal.forms import choices
 from portal.forms.privacy import ConsentForm, EraseForm, HandOverForm, RevokeForm
 from portal.http import client_ip, requester, save_context
-from portal.models import Organisation
+from portal.models import Case, Organisation
 from portal.models.base import local_today
-from portal.pipeline import after_commit, refused, shown_at
-from portal.services import access, audit, cases, consents, export, retention
+from portal.pipeline import after_commit, refused, shown_at, with_case
+from portal.services import access, audit, consents, export, retention
 from portal.services.documents import Upload
 from portal.services.errors import ValidationFailed
 from portal.services.filetypes import HostileFile, UnsupportedFile
@@ -45,9 +45,9 @@ def _require_login() -> None:
 
 
 @bp.route("/cases/<int:case_id>/consents", methods=["GET", "POST"])
-def consent_list(case_id: int):
+@with_case()
+def consent_list(case: Case):
     """The case's consents, and (for the lead organisation) the form to record one."""
-    case = cases.get_case(db_session(), current_user, case_id)
     form = _consent_form(case)
     status = 200
     if request.method == "POST":
@@ -70,9 +70,9 @@ def consent_list(case_id: int):
 
 
 @bp.post("/cases/<int:case_id>/consents/<int:consent_id>/revoke")
-def revoke(case_id: int, consent_id: int):
+@with_case()
+def revoke(case: Case, consent_id: int):
     """Revoke a consent; access ends at once."""
-    case = cases.get_case(db_session(), current_user, case_id)
     form = RevokeForm()
     if form.validate_on_submit():
         consents.revoke(
@@ -83,10 +83,9 @@ def revoke(case_id: int, consent_id: int):
 
 
 @bp.post("/cases/<int:case_id>/handover")
-def hand_over(case_id: int):
+@with_case(access.MANAGE_CONSENT)
+def hand_over(case: Case):
     """Pass the lead to an organisation with a current consent."""
-    case = cases.get_case(db_session(), current_user, case_id)
-    access.require(current_user, access.MANAGE_CONSENT, case)
     form = HandOverForm()
     form.organisation_id.choices = _handover_choices(case)
     if form.validate_on_submit():
@@ -98,25 +97,25 @@ def hand_over(case_id: int):
         except ValidationFailed as exc:
             refused(exc)
             flash(str(exc.message), "error")
-            return redirect(url_for("privacy.consent_list", case_id=case_id))
+            return redirect(url_for("privacy.consent_list", case_id=case.id))
         flash(_("The lead was handed over."), "success")
         if not access.can(current_user, access.READ_CASE, case):
             return redirect(url_for("main.index"))
-    return redirect(url_for("privacy.consent_list", case_id=case_id))
+    return redirect(url_for("privacy.consent_list", case_id=case.id))
 
 
 @bp.get("/cases/<int:case_id>/audit")
-def case_audit(case_id: int):
+@with_case(visible=access.READ_CASE_METADATA)
+def case_audit(case: Case):
     """Who did what with this case (lead organisation and coordinators)."""
-    case = cases.get_case(db_session(), current_user, case_id, access.READ_CASE_METADATA)
     statement = audit.case_events(db_session(), current_user, case)
     return _events_page("privacy/audit.html", statement, case=case)
 
 
 @bp.get("/cases/<int:case_id>/audit.csv")
-def case_audit_csv(case_id: int):
+@with_case(visible=access.READ_CASE_METADATA)
+def case_audit_csv(case: Case):
     """The case's audit trail as CSV (the export itself is audited)."""
-    case = cases.get_case(db_session(), current_user, case_id, access.READ_CASE_METADATA)
     response = Response(
         audit.export_case_events(db_session(), requester(), case), mimetype="text/csv"
     )
@@ -133,17 +132,16 @@ def own_activity():
 
 
 @bp.get("/cases/<int:case_id>/data-request")
-def data_request(case_id: int):
+@with_case(access.EXPORT_PERSON_DATA)
+def data_request(case: Case):
     """Export (Art. 15) and erasure (Art. 17) for the person of this case."""
-    case = cases.get_case(db_session(), current_user, case_id)
-    access.require(current_user, access.EXPORT_PERSON_DATA, case)
     return render_template("privacy/data_request.html", case=case, erase_form=EraseForm())
 
 
 @bp.post("/cases/<int:case_id>/export")
-def export_case(case_id: int):
+@with_case()
+def export_case(case: Case):
     """Everything about the person as one ZIP (Art. 15 GDPR)."""
-    case = cases.get_case(db_session(), current_user, case_id)
     data = export.collect(db_session(), requester(), case)
     summary = render_template("privacy/export_summary.html", data=data, today=local_today())
     out = tempfile.SpooledTemporaryFile(max_size=8 * 2**20)  # noqa: SIM115  (send_file closes it)
@@ -157,11 +155,10 @@ def export_case(case_id: int):
 
 
 @bp.post("/cases/<int:case_id>/erase")
-def erase(case_id: int):
+@with_case(access.EXPORT_PERSON_DATA)
+def erase(case: Case):
     """Erase the case and the person on request (Art. 17 GDPR), after typing the reference."""
     db = db_session()
-    case = cases.get_case(db, current_user, case_id)
-    access.require(current_user, access.EXPORT_PERSON_DATA, case)
     form = EraseForm()
     if not form.validate_on_submit() or form.confirm_reference.data.strip() != case.reference:
         form.confirm_reference.errors = [_("The reference does not match. Nothing was deleted.")]

@@ -129,10 +129,12 @@ def set_done(session: Session, actor: User, followup: FollowUp, done: bool, ip: 
     return True
 
 
-def get_followup(session: Session, user: User, followup_id: int) -> FollowUp:
-    """The follow-up, if ``user`` may see it; NotFound otherwise."""
+def get_followup(
+    session: Session, user: User, followup_id: int, action: str = access.READ_FOLLOWUP
+) -> FollowUp:
+    """The follow-up, if ``user`` may do ``action`` on it; NotFound otherwise."""
     followup = session.get(FollowUp, followup_id)
-    access.require_visible(user, access.READ_FOLLOWUP, followup)
+    access.require_visible(user, action, followup)
     return followup
 
 

@@ -16,7 +16,9 @@ from portal.blueprints.api import (
 from portal.blueprints.api.serialise import org_ref, user_ref, version_json
 from portal.db import db_session
 from portal.http import client_ip, requester, save_context
+from portal.models import Document
 from portal.models.base import local_today
+from portal.pipeline import with_agreement
 from portal.services import access, agreements, goals
 from portal.services.documents import Upload
 from portal.services.errors import InvalidInput
@@ -25,11 +27,11 @@ SCAN_FIELDS = {"file", "version", "signed_on"}
 
 
 @bp.post("/documents/<int:document_id>/signed")
-def upload_signed_scan(document_id: int):
+@with_agreement(access.EDIT_DOCUMENT)
+def upload_signed_scan(document: Document):
     """The scan of the signed printout of ``version``: saved as the agreement's next version."""
     user = api_user()
     session = db_session()
-    document = agreements.get_agreement(session, user, document_id, access.EDIT_DOCUMENT)
     if request.mimetype != "multipart/form-data":
         raise InvalidInput(_l("Send the scan as multipart/form-data."))
     data = {**request.form.to_dict(), **request.files.to_dict()}

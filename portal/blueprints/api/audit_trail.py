@@ -7,15 +7,16 @@ from sqlalchemy import select
 from portal.blueprints.api import api_user, bp, requested_page
 from portal.blueprints.api.serialise import org_ref
 from portal.db import db_session
-from portal.models import AuditEvent, Organisation, User
-from portal.services import access, audit, cases
+from portal.models import AuditEvent, Case, Organisation, User
+from portal.pipeline import with_case
+from portal.services import access, audit
 
 
 @bp.get("/cases/<int:case_id>/audit")
-def case_audit(case_id: int):
+@with_case(visible=access.READ_CASE_METADATA)
+def case_audit(case: Case):
     """The case's audit events, newest first; 403 for partners, 404 for strangers."""
     session = db_session()
-    case = cases.get_case(session, api_user(), case_id, access.READ_CASE_METADATA)
     page = requested_page(audit.case_events(session, api_user(), case))
     events = page.items
     users = audit.actors(session, events)

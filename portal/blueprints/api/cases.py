@@ -19,6 +19,7 @@ from portal.blueprints.api.serialise import org_ref
 from portal.db import db_session
 from portal.http import client_ip, requester
 from portal.models import Case, Organisation, Person, PhaseChange
+from portal.pipeline import with_case
 from portal.services import access, cases, dedup
 from portal.services.errors import InvalidInput
 
@@ -98,12 +99,11 @@ def get_case(case_id: int):
 
 
 @bp.patch("/cases/<int:case_id>")
-def update_case(case_id: int):
+# Whoever may see the case here (coordinators too) learns "forbidden", others "not found".
+@with_case(access.EDIT_CASE, visible=access.READ_CASE_METADATA)
+def update_case(case: Case):
     """Change the phase and/or focus areas."""
     user = api_user()
-    # Whoever may see the case here (coordinators too) learns "forbidden", others "not found".
-    case = cases.get_case(db_session(), user, case_id, access.READ_CASE_METADATA)
-    access.require(user, access.EDIT_CASE, case)
     data = json_object()
     errors = unknown_fields(data, UPDATE_FIELDS)
     if data.get("phase") is not None and not isinstance(data["phase"], str):

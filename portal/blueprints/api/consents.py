@@ -16,9 +16,10 @@ from portal.blueprints.api import (
 from portal.blueprints.api.serialise import org_ref, user_ref
 from portal.db import db_session
 from portal.http import client_ip
-from portal.models import Consent
+from portal.models import Case, Consent
 from portal.models.base import local_today
-from portal.services import access, cases, consents
+from portal.pipeline import with_case
+from portal.services import access, consents
 
 RECORD_FIELDS = {
     "organisation_ids",
@@ -31,9 +32,9 @@ RECORD_FIELDS = {
 
 
 @bp.get("/cases/<int:case_id>/consents")
-def list_consents(case_id: int):
+@with_case()
+def list_consents(case: Case):
     """The case's consents, revoked and expired ones included, newest first."""
-    case = cases.get_case(db_session(), api_user(), case_id)
     statement = (
         select(Consent)
         .where(Consent.case_id == case.id)
@@ -43,10 +44,10 @@ def list_consents(case_id: int):
 
 
 @bp.post("/cases/<int:case_id>/consents")
-def record_consent(case_id: int):
+@with_case(access.MANAGE_CONSENT, visible=access.READ_CASE_METADATA)
+def record_consent(case: Case):
     """Record a consent: the named organisations see the case's documents from ``valid_from``."""
     user = api_user()
-    case = _managed_case(case_id)
     data = json_object()
     errors = unknown_fields(data, RECORD_FIELDS)
     ids = data.get("organisation_ids")
@@ -64,19 +65,11 @@ def record_consent(case_id: int):
 
 
 @bp.delete("/cases/<int:case_id>/consents/<int:consent_id>")
-def revoke_consent(case_id: int, consent_id: int):
+@with_case(access.MANAGE_CONSENT, visible=access.READ_CASE_METADATA)
+def revoke_consent(case: Case, consent_id: int):
     """Revoke a consent: access ends at once; the consent stays in the history."""
-    case = _managed_case(case_id)
     consent = consents.revoke(db_session(), api_user(), case, consent_id, ip=client_ip())
     return consent_json(consent)
-
-
-def _managed_case(case_id: int):
-    """The case, if the user may manage its consents; 403 for whoever may see it, else 404."""
-    user = api_user()
-    case = cases.get_case(db_session(), user, case_id, access.READ_CASE_METADATA)
-    access.require(user, access.MANAGE_CONSENT, case)
-    return case
 
 
 def _beyond_ids(value: object) -> bool:

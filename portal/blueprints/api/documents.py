@@ -19,8 +19,9 @@ from portal.blueprints.api.serialise import org_ref, version_json, version_summa
 from portal.db import db_session
 from portal.downloads import send_version_file
 from portal.http import client_ip, requester, save_context
-from portal.models import Document, DocumentVersion
-from portal.services import access, cases, documents
+from portal.models import Case, Document, DocumentVersion
+from portal.pipeline import with_case, with_document
+from portal.services import access, documents
 from portal.services.diff import diff_versions
 from portal.services.documents import Content, Upload
 from portal.services.errors import InvalidInput
@@ -37,20 +38,18 @@ RESTORE_FIELDS = {"version", "base_version"}
 
 
 @bp.get("/cases/<int:case_id>/documents")
-def list_documents(case_id: int):
+@with_case()
+def list_documents(case: Case):
     """The case's documents the user may see, a page at a time."""
-    session = db_session()
-    case = cases.get_case(session, api_user(), case_id)
-    rows = documents.list_documents(session, api_user(), case)
+    rows = documents.list_documents(db_session(), api_user(), case)
     return list_page([document for document, _version in rows], document_summary_json)
 
 
 @bp.post("/cases/<int:case_id>/documents")
-def create_document(case_id: int):
+@with_case(access.EDIT_CASE)
+def create_document(case: Case):
     """A new document with version 1: JSON for notes and forms, multipart for files."""
     user = api_user()
-    case = cases.get_case(db_session(), user, case_id)
-    access.require(user, access.EDIT_CASE, case)
     data, multipart = _body()
     if multipart:
         doc_type = "file"
@@ -82,11 +81,10 @@ def get_document(document_id: int):
 
 
 @bp.post("/documents/<int:document_id>/versions")
-def add_version(document_id: int):
+@with_document(access.EDIT_DOCUMENT)
+def add_version(document: Document):
     """Save a new version on top of ``base_version``; 409 when that is stale."""
     user = api_user()
-    document = documents.get_document(db_session(), user, document_id)
-    access.require(user, access.EDIT_DOCUMENT, document)
     data, multipart = _body()
     allowed = COMMON_FIELDS | VERSION_FIELDS | CONTENT_FIELDS[document.type]
     if not multipart:
@@ -143,11 +141,10 @@ def diff(document_id: int):
 
 
 @bp.post("/documents/<int:document_id>/restore")
-def restore(document_id: int):
+@with_document(access.EDIT_DOCUMENT)
+def restore(document: Document):
     """Add a new version equal to an old one."""
     user = api_user()
-    document = documents.get_document(db_session(), user, document_id)
-    access.require(user, access.EDIT_DOCUMENT, document)
     data = json_object()
     errors = unknown_fields(data, RESTORE_FIELDS)
     number = _integer(data, "version", errors, multipart=False)

@@ -16,8 +16,9 @@ from portal.blueprints.api import (
 from portal.blueprints.api.serialise import org_ref, user_ref
 from portal.db import db_session
 from portal.http import client_ip
-from portal.models import FollowUp
-from portal.services import access, cases, followups
+from portal.models import Case, FollowUp
+from portal.pipeline import with_case, with_followup
+from portal.services import access, followups
 from portal.services.errors import InvalidInput
 
 CREATE_FIELDS = {"due_on", "note", "assignee_user_id", "assignee_organisation_id"}
@@ -42,19 +43,18 @@ def list_followups():
 
 
 @bp.get("/cases/<int:case_id>/followups")
-def list_case_followups(case_id: int):
+@with_case()
+def list_case_followups(case: Case):
     """The case's follow-ups, open ones by default (``status``)."""
-    case = cases.get_case(db_session(), api_user(), case_id)
     status = _choice("status", followups.STATUSES, "open")
     return list_envelope(followups.case_statement(api_user(), case, status), followup_json)
 
 
 @bp.post("/cases/<int:case_id>/followups")
-def create_followup(case_id: int):
+@with_case(access.EDIT_CASE)
+def create_followup(case: Case):
     """Add a follow-up; without an assignee it is the token user's own."""
     user = api_user()
-    case = cases.get_case(db_session(), user, case_id)
-    access.require(user, access.EDIT_CASE, case)
     data = json_object()
     check(unknown_fields(data, CREATE_FIELDS))
     followup = followups.create(
@@ -67,17 +67,17 @@ def create_followup(case_id: int):
 
 
 @bp.get("/followups/<int:followup_id>")
-def get_followup(followup_id: int):
+@with_followup()
+def get_followup(followup: FollowUp):
     """One follow-up."""
-    return followup_json(followups.get_followup(db_session(), api_user(), followup_id))
+    return followup_json(followup)
 
 
 @bp.patch("/followups/<int:followup_id>")
-def update_followup(followup_id: int):
+@with_followup(access.EDIT_FOLLOWUP)
+def update_followup(followup: FollowUp):
     """``{"done": true}`` marks the follow-up done, ``{"done": false}`` opens it again."""
     user = api_user()
-    followup = followups.get_followup(db_session(), user, followup_id)
-    access.require(user, access.EDIT_FOLLOWUP, followup)
     data = json_object()
     errors = unknown_fields(data, {"done"})
     if not isinstance(data.get("done"), bool):
