@@ -32,6 +32,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from portal.services import dedup
+from portal.services.dedup import names, prefilter, scoring
 
 # ---------------------------------------------------------------- names
 # "Name: variant, variant" — variants are spellings met in passports, residence
@@ -1015,8 +1016,8 @@ def describe(record: Record) -> str:
 
 
 def clear_caches() -> None:
-    cached = (dedup.name_part, dedup._profile, dedup._spelling, dedup._Name.of,
-              dedup._Name.unstructured, dedup._tokens, dedup._block_keys)  # fmt: skip
+    cached = (names.name_part, scoring._profile, names._spelling, scoring._Name.of,
+              scoring._Name.unstructured, names._tokens, prefilter._block_keys)  # fmt: skip
     for function in cached:  # fmt: skip
         function.cache_clear()
 

@@ -18,6 +18,7 @@ from portal.services.dedup import (
     match_score,
     name_similarity,
     normalise_name,
+    scoring,
 )
 
 
@@ -346,8 +347,8 @@ def test_prefilter_gives_the_same_result_as_scoring_everybody(query):
 def test_prefilter_scores_only_a_small_part(monkeypatch):
     people = population(3000, seed=2)
     scored = []
-    original = dedup._score
-    monkeypatch.setattr(dedup, "_score", lambda *args: scored.append(1) or original(*args))
+    original = scoring._score
+    monkeypatch.setattr(scoring, "_score", lambda *args: scored.append(1) or original(*args))
     dedup.rank(person("Oleksandr", "Kovalenko", None), people)
     assert 0 < len(scored) < len(people) / 10
 
