@@ -3,6 +3,7 @@
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+from portal.services import filetypes
 from portal.services.document_fields import LANGUAGE_LEVELS
 
 ROLE_LABELS = {
@@ -188,3 +189,42 @@ AUDIT_ACTION_LABELS = {
 def audit_action_label(action: str) -> str:
     """The translated name of an audit action."""
     return str(AUDIT_ACTION_LABELS.get(action, action))
+
+
+NEW_HEADINGS = {
+    "note": _l("New consultation note"),
+    "assessment": _l("New assessment"),
+    "agreement": _l("New integration agreement"),
+    "file": _l("Upload a file"),
+}
+MEDIA_TYPE_LABELS = {
+    filetypes.PDF: _l("PDF document"),
+    filetypes.DOCX: _l("Word document (DOCX)"),
+    filetypes.ODT: _l("OpenDocument text (ODT)"),
+    filetypes.TXT: _l("Plain text"),
+    filetypes.JPEG: _l("Image (JPEG)"),
+    filetypes.PNG: _l("Image (PNG)"),
+    filetypes.TIFF: _l("Image (TIFF)"),
+}
+# The extraction step notes in English for the logs; people read these instead.
+EXTRACTION_NOTES = {
+    "encrypted PDF (password protected)": _l("the PDF is encrypted (protected by a password)"),
+    "no text layer": _l("the file has no text layer"),
+    "no text layer (scanned image?)": _l("the file has no text layer (a scanned image?)"),
+    "text recognised by OCR": _l("text recognised from the scan (OCR)"),
+    "no text recognised in the scan": _l("no text could be recognised in the scan"),
+    "scan without text; text recognition (Tesseract) is not installed": _l(
+        "scan without text; text recognition is not installed on this server"
+    ),
+    "reading took too long": _l("reading the file took too long"),
+    "file too large or complex to read": _l("the file is too large or complex to read"),
+}
+
+
+def extraction_note(note: str) -> str:
+    """Why a file's text could not be read, in the user's language."""
+    if note in EXTRACTION_NOTES:
+        return str(EXTRACTION_NOTES[note])
+    if note.startswith("damaged file"):
+        return str(_l("the file is damaged"))
+    return note

@@ -35,7 +35,6 @@ from portal.labels import (
     VISIBILITY_LABELS,
 )
 from portal.models import DocumentVersion
-from portal.services import filetypes
 from portal.services.document_fields import (
     ASSESSMENT_TEXT_FIELDS,
     MAX_GOALS,
@@ -50,7 +49,7 @@ ROW_LISTS = ("languages", "goals")
 _GERMAN_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
 # The codes of refused uploads (too large, not an accepted type, hostile): shown at the file.
 UPLOAD_ERROR_CODES = {"too_large", "unsupported_type", "invalid_upload"}
-_SERVICE_PATH = re.compile(r"^(?:fields\.)?(\w+)(?:\[(\d+)\](?:\.(\w+))?)?$")
+SERVICE_PATH = re.compile(r"^(?:fields\.)?(\w+)(?:\[(\d+)\](?:\.(\w+))?)?$")
 
 
 def parse_date(value: str | None) -> str | None:
@@ -159,7 +158,7 @@ class EditorForm(FlaskForm):
         upload (its code), ``goals[2].due_date`` at the form row that became row 2."""
         if path in UPLOAD_ERROR_CODES:
             return getattr(self, "file", None)
-        match = _SERVICE_PATH.match(path)
+        match = SERVICE_PATH.match(path)
         if not match:
             return None
         name, index, sub = match.groups()
@@ -358,86 +357,3 @@ class RestoreForm(FlaskForm):
 
     version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
     base_version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
-
-
-def field_label(path: str) -> str:
-    """A readable name for a field path of the diff, e.g. ``goals[0].status`` → "Goal 1: Status"."""
-    match = _SERVICE_PATH.match(path)
-    if not match:
-        return path
-    name, index, sub = match.groups()
-    if index is None:
-        return str(ASSESSMENT_LABELS.get(name) or AGREEMENT_LABELS.get(name) or name)
-    row = f"{AGREEMENT_LABELS['goal' if name == 'goals' else 'language']} {int(index) + 1}"
-    return f"{row}: {AGREEMENT_LABELS.get(sub, sub)}" if sub else row
-
-
-def format_value(key: str | None, value, org_names: dict, format_date) -> str:
-    """A field value as text for people: labels for codes, names for organisations, dates."""
-    if value is None or value == "" or value == []:
-        return ""
-    if isinstance(value, dict):
-        parts = (
-            f"{AGREEMENT_LABELS.get(k, k)}: {format_value(k, v, org_names, format_date)}"
-            for k, v in value.items()
-        )
-        return "; ".join(part for part in parts if not part.endswith(": "))
-    if isinstance(value, list):
-        return ", ".join(format_value(key, item, org_names, format_date) for item in value)
-    if key == "area":
-        return str(FOCUS_AREA_LABELS.get(value, value))
-    if key == "status":
-        return str(GOAL_STATUS_LABELS.get(value, value))
-    if key == "level":
-        return str(LEVEL_LABELS.get(value, value))
-    if key == "responsible_organisation_id":
-        return org_names.get(value, str(value))
-    if key in ("due_date", "signed_on"):
-        return format_date(value)
-    return str(value)
-
-
-def leaf_key(path: str) -> str | None:
-    """The last field name of a path (``goals[0].status`` → ``status``), None for a whole row."""
-    if path.endswith("]"):
-        return None
-    return path.rsplit(".", 1)[-1]
-
-
-NEW_HEADINGS = {
-    "note": _l("New consultation note"),
-    "assessment": _l("New assessment"),
-    "agreement": _l("New integration agreement"),
-    "file": _l("Upload a file"),
-}
-MEDIA_TYPE_LABELS = {
-    filetypes.PDF: _l("PDF document"),
-    filetypes.DOCX: _l("Word document (DOCX)"),
-    filetypes.ODT: _l("OpenDocument text (ODT)"),
-    filetypes.TXT: _l("Plain text"),
-    filetypes.JPEG: _l("Image (JPEG)"),
-    filetypes.PNG: _l("Image (PNG)"),
-    filetypes.TIFF: _l("Image (TIFF)"),
-}
-# The extraction step notes in English for the logs; people read these instead.
-_EXTRACTION_NOTES = {
-    "encrypted PDF (password protected)": _l("the PDF is encrypted (protected by a password)"),
-    "no text layer": _l("the file has no text layer"),
-    "no text layer (scanned image?)": _l("the file has no text layer (a scanned image?)"),
-    "text recognised by OCR": _l("text recognised from the scan (OCR)"),
-    "no text recognised in the scan": _l("no text could be recognised in the scan"),
-    "scan without text; text recognition (Tesseract) is not installed": _l(
-        "scan without text; text recognition is not installed on this server"
-    ),
-    "reading took too long": _l("reading the file took too long"),
-    "file too large or complex to read": _l("the file is too large or complex to read"),
-}
-
-
-def extraction_note(note: str) -> str:
-    """Why a file's text could not be read, in the user's language."""
-    if note in _EXTRACTION_NOTES:
-        return str(_EXTRACTION_NOTES[note])
-    if note.startswith("damaged file"):
-        return str(_l("the file is damaged"))
-    return note

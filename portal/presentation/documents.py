@@ -1,7 +1,5 @@
-"""What templates may call: labels, formats and permissions for links, registered in one place.
-
-Nothing here reads the database: a page gets its data from its view.
-"""
+"""How document pages show contents and changes: field names and values, paragraphs,
+file sizes, dates, and diffs (folded stretches, word marks)."""
 
 from __future__ import annotations
 
@@ -10,79 +8,63 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from flask import Flask, current_app, render_template
-from flask_babel import force_locale, format_date, format_decimal, get_locale
+from flask_babel import format_date, format_decimal
 from flask_babel import gettext as _
-from flask_login import current_user
-from markupsafe import Markup, escape
 
-from portal import labels
-from portal.config import LANGUAGES
-from portal.forms import documents as document_forms
-from portal.models.base import local_today
-from portal.services import access, goals
+from portal.forms.documents import SERVICE_PATH
+from portal.labels import (
+    AGREEMENT_LABELS,
+    ASSESSMENT_LABELS,
+    FOCUS_AREA_LABELS,
+    GOAL_STATUS_LABELS,
+    LEVEL_LABELS,
+)
 
 _WORDS = re.compile(r"\s+|\w+|[^\w\s]")
-_MARKED = re.compile(r"«(.*?)»", re.S)
 
 
-def init_app(app: Flask) -> None:
-    """Make the helpers below available to every template."""
-    app.jinja_env.globals.update(
-        LANGUAGES=LANGUAGES,
-        get_locale=lambda: str(get_locale()),
-        # ``can("read_audit", case)``: what the current user may do, for links and buttons.
-        can=lambda action, target=None: access.can(current_user, action, target),
-        can_manage_accounts=lambda user: access.can(user, access.MANAGE_ACCOUNTS),
-        can_create_cases=lambda user: access.can(user, access.CREATE_CASE),
-        role_label=labels.role_label,
-        kind_label=labels.kind_label,
-        goal_status_label=labels.goal_status_label,
-        audit_action_label=labels.audit_action_label,
-        **labels.LABEL_HELPERS,
-        forms=document_forms,
-        local_today=local_today,
-        format_iso_date=iso_date,
-        format_value=lambda key, value, org_names: document_forms.format_value(
-            key, value, org_names, iso_date
-        ),
-        overdue_label=overdue_label,
-        goal_days_overdue=lambda goal: goals.days_overdue(goal, local_today()),
-        is_overdue=is_overdue,
-        count_overdue=lambda items: sum(1 for goal in items if is_overdue(goal)),
-        max_upload_mb=lambda: current_app.extensions["portal.settings"].max_upload_mb,
-        paragraphs=paragraphs,
-        human_size=human_size,
-        inline_diff=inline_diff,
-        fold=fold,
-        row_counts=row_counts,
-    )
-    app.jinja_env.filters["marked"] = marked
+def field_label(path: str) -> str:
+    """A readable name for a field path of the diff, e.g. ``goals[0].status`` → "Goal 1: Status"."""
+    match = SERVICE_PATH.match(path)
+    if not match:
+        return path
+    name, index, sub = match.groups()
+    if index is None:
+        return str(ASSESSMENT_LABELS.get(name) or AGREEMENT_LABELS.get(name) or name)
+    row = f"{AGREEMENT_LABELS['goal' if name == 'goals' else 'language']} {int(index) + 1}"
+    return f"{row}: {AGREEMENT_LABELS.get(sub, sub)}" if sub else row
 
 
-def render_printout(template: str, context: dict) -> str:
-    """The HTML of a printout (``templates/pdf/``), in the portal's default language."""
-    with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "de")):
-        return render_template(template, **context)
+def format_value(key: str | None, value, org_names: dict) -> str:
+    """A field value as text for people: labels for codes, names for organisations, dates."""
+    if value is None or value == "" or value == []:
+        return ""
+    if isinstance(value, dict):
+        parts = (
+            f"{AGREEMENT_LABELS.get(k, k)}: {format_value(k, v, org_names)}"
+            for k, v in value.items()
+        )
+        return "; ".join(part for part in parts if not part.endswith(": "))
+    if isinstance(value, list):
+        return ", ".join(format_value(key, item, org_names) for item in value)
+    if key == "area":
+        return str(FOCUS_AREA_LABELS.get(value, value))
+    if key == "status":
+        return str(GOAL_STATUS_LABELS.get(value, value))
+    if key == "level":
+        return str(LEVEL_LABELS.get(value, value))
+    if key == "responsible_organisation_id":
+        return org_names.get(value, str(value))
+    if key in ("due_date", "signed_on"):
+        return iso_date(value)
+    return str(value)
 
 
-def is_overdue(goal: dict) -> bool:
-    """True when an open goal is past its due date (in Germany, today)."""
-    return goals.is_overdue(goal, local_today())
-
-
-def overdue_label(days: int) -> str:
-    """The words for how long a goal is overdue ("overdue for n days")."""
-    if days == 1:
-        return _("overdue for one day")
-    return _("overdue for %(n)d days", n=days)
-
-
-def marked(passage: str) -> Markup:
-    """A highlight passage, escaped, with the «matches» as <mark>."""
-    # Safe: the passage is escaped first; only our own <mark> tags are added.
-    html = _MARKED.sub(lambda m: f"<mark>{m.group(1)}</mark>", str(escape(passage)))
-    return Markup(html)  # noqa: S704
+def leaf_key(path: str) -> str | None:
+    """The last field name of a path (``goals[0].status`` → ``status``), None for a whole row."""
+    if path.endswith("]"):
+        return None
+    return path.rsplit(".", 1)[-1]
 
 
 @dataclass
