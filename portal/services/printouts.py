@@ -114,7 +114,6 @@ def _common(case: Case, user: User, resources: dict[str, pdf.Resource]) -> dict:
         "print_date": print_date,
         "print_datetime": print_datetime,
         "is_overdue": lambda goal: goals.is_overdue(goal, local_today()),
-        "labels": labels,
         "breakable": breakable,
     }
 
