@@ -22,7 +22,7 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.services.storage import BlobStore
 
     settings = Settings.from_overrides(config)
-    settings.ensure_secrets()
+    created_secrets = settings.ensure_secrets()
     app = Flask(
         __name__,
         template_folder=str(RESOURCES / "templates"),
@@ -30,6 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.config.update(settings.flask_config())
     app.extensions["portal.settings"] = settings
+    app.extensions["portal.created_secrets"] = created_secrets
     if settings.proxy_count:
         app.wsgi_app = ProxyFix(
             app.wsgi_app, x_for=settings.proxy_count, x_proto=settings.proxy_count

@@ -65,6 +65,28 @@ def _check_database(needs_schema: bool) -> None:
             "Datenbank nicht initialisiert oder veraltet: bitte `portal init` ausführen."
             " / Database not initialised or outdated: run `portal init`."
         )
+    _check_audit_key(db)
+
+
+def _check_audit_key(db) -> None:
+    """Refuse a newly generated audit key for a database that already has an audit trail:
+    the chain could never be verified again (a command run from another directory, a data
+    directory not restored). The new key file goes again."""
+    from flask import current_app
+
+    if "audit_key" not in current_app.extensions["portal.created_secrets"]:
+        return
+    with db.session() as session:
+        if not audit.has_events(session):
+            return
+    key = current_app.extensions["portal.settings"].data_dir / "audit_key"
+    key.unlink(missing_ok=True)
+    raise click.ClickException(
+        f"Kein Audit-Schlüssel in {key.parent}, aber die Datenbank hat schon einen Audit-Trail:"
+        " PORTAL_DATA_DIR (oder PORTAL_AUDIT_KEY) auf den bisherigen Schlüssel setzen."
+        f" / No audit key in {key.parent}, but the database already has an audit trail:"
+        " point PORTAL_DATA_DIR (or PORTAL_AUDIT_KEY) at the portal's key."
+    )
 
 
 def _safe_url(url: str) -> str:

@@ -63,12 +63,17 @@ class Settings:
         if self.language not in LANGUAGES:
             raise ValueError(f"PORTAL_LANGUAGE must be 'de' or 'en', not {self.language!r}")
 
-    def ensure_secrets(self) -> None:
-        """Fill missing secrets from files in the data directory, generating them once."""
-        if not self.secret_key:
-            self.secret_key = _secret_file(self.data_dir / "secret_key")
-        if not self.audit_key:
-            self.audit_key = _secret_file(self.data_dir / "audit_key")
+    def ensure_secrets(self) -> set[str]:
+        """Fill missing secrets from files in the data directory, generating them once;
+        return the names of those generated now."""
+        created = set()
+        for name in ("secret_key", "audit_key"):
+            if not getattr(self, name):
+                value, new = _secret_file(self.data_dir / name)
+                setattr(self, name, value)
+                if new:
+                    created.add(name)
+        return created
 
     def flask_config(self) -> dict:
         """The Flask configuration keys derived from these settings."""
@@ -99,11 +104,12 @@ class Settings:
         return cls(**overrides)
 
 
-def _secret_file(path: Path) -> str:
-    """Read a secret from ``path``; create it (mode 0600) with a random value if missing."""
+def _secret_file(path: Path) -> tuple[str, bool]:
+    """Read a secret from ``path``; create it (mode 0600) with a random value if missing.
+    Also says whether this call created it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
-        return path.read_text().strip()
+        return path.read_text().strip(), False
     # Written to a temporary file and linked into place, so that two processes
     # starting at once agree on one value and nobody reads a half-written file.
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
@@ -114,8 +120,9 @@ def _secret_file(path: Path) -> str:
         os.fsync(handle.fileno())
     try:
         os.link(tmp, path)
+        created = True
     except FileExistsError:
-        pass
+        created = False
     finally:
         tmp.unlink()
-    return path.read_text().strip()
+    return path.read_text().strip(), created

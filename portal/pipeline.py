@@ -63,7 +63,9 @@ with_followup = _loader("followup_id", "followup", followups.get_followup, acces
 
 
 def refused(error: Exception) -> None:
-    """End the request's changes at ``error``: rolled back, unless the error keeps them."""
+    """End the request's changes at ``error``: rolled back, unless the error keeps them
+    (then everything the request changed so far is committed: such errors are raised only
+    where the refusal itself is the request's first write, the failed login)."""
     g.refusal = error
     if getattr(error, "keeps_changes", False):
         db_session().commit()
@@ -108,15 +110,18 @@ def finish(response):
         return response
     keep = response.status_code < 400 and g.pop("refusal", None) is None
     actions = g.pop("after_commit", [])
+    queued = g.db_session.info.pop("outbox_dirty", False)
     if not keep:
         g.db_session.rollback()
-        g.db_session.info.pop("outbox_dirty", None)
         return response
     g.db_session.commit()
-    for action in actions:
-        action()
-    if g.db_session.info.pop("outbox_dirty", False):
+    if queued:
         _run_outbox(current_app)
+    for action in actions:
+        try:
+            action()
+        except Exception:  # the change is committed: the request succeeded all the same
+            current_app.logger.exception("after-commit action failed")
     return response
 
 

@@ -170,7 +170,7 @@ def _conflict_page(form, document: Document, content):
     """Nothing saved, nothing lost: the newer version beside the user's input, ready to merge."""
     session = db_session()
     saved = documents.get_version(session, document, document.current_version)
-    data = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
+    data = {field.short_name: field.data for field in form if field.short_name != "csrf_token"}
     merge_form = _rebuild(form, document.type, document, data,
                           base_version=document.current_version)  # fmt: skip
     mine = DocumentVersion(number=0, title=form.title.data or saved.title, text=content.text,

@@ -162,14 +162,14 @@ class EditorForm(FlaskForm):
         if not match:
             return None
         name, index, sub = match.groups()
-        field = getattr(self, name, None)
+        field = self[name] if name in self else None  # noqa: SIM401  (a form has no .get)
         if field is None or index is None:
             return field
         rows = self.kept_rows.get(name, [])
         if int(index) >= len(rows):
             return field
         entry = field[rows[int(index)]].form
-        return getattr(entry, sub, None) if sub else None
+        return entry[sub] if sub and sub in entry else None
 
 
 class NoteForm(EditorForm):
@@ -301,7 +301,7 @@ def row_action(form: EditorForm, formdata) -> tuple[dict, str] | None:
     add, remove = formdata.get("add_row"), formdata.get("remove_row")
     if not add and not remove:
         return None
-    data = {name: field.data for name, field in form._fields.items() if name != "csrf_token"}
+    data = {field.short_name: field.data for field in form if field.short_name != "csrf_token"}
     if add in ROW_LISTS and add in data:
         if len(data[add]) < getattr(form, add).max_entries:
             data[add].append({})

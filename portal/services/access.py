@@ -152,9 +152,11 @@ def _is_admin(user: User, _target: object | None) -> bool:
     return user.role in ("admin", SystemActor.role)
 
 
-def _manages_credentials(user: User, owner: User) -> bool:
+def _manages_credentials(user: User, owner: User | None) -> bool:
     """Everyone their own password and API tokens; administrators everyone's."""
-    return user.id == owner.id or _is_admin(user, owner)
+    if owner is None:
+        return False
+    return (user.id is not None and user.id == owner.id) or _is_admin(user, owner)
 
 
 def _any_active_user(_user: User, _target: object | None) -> bool:

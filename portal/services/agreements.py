@@ -77,11 +77,10 @@ def read_goals(
 def get_agreement(
     session: Session, user: User, document_id: int, action: str = access.READ_DOCUMENT
 ) -> Document:
-    """The agreement ``document_id`` if ``user`` may read it (NotFound), then do ``action``."""
-    document = documents.get_document(session, user, document_id)
+    """The agreement ``document_id``, if ``user`` may do ``action`` on it; NotFound otherwise."""
+    document = documents.get_document(session, user, document_id, action)
     if document.type != "agreement":
         raise NotFound()
-    access.require(user, action, document)
     return document
 
 

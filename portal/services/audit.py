@@ -7,7 +7,7 @@ import hmac
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, inspect, select, update
 from sqlalchemy.orm import Session
 
 from portal.db import insert_or_ignore
@@ -89,6 +89,13 @@ def record(
         .execution_options(synchronize_session=False)
     )
     return event
+
+
+def has_events(session: Session) -> bool:
+    """Whether the audit trail has begun (False too before the schema exists)."""
+    if not inspect(session.get_bind()).has_table(AuditEvent.__tablename__):
+        return False
+    return session.scalar(select(AuditEvent.id).limit(1)) is not None
 
 
 def case_events(session: Session, user: User, case) -> Select:

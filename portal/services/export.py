@@ -49,7 +49,6 @@ def collect(session: Session, who: audit.Requester, case: Case) -> ExportData:
     actor = who.user
     access.require_visible(actor, access.READ_CASE, case)
     access.require(actor, access.EXPORT_PERSON_DATA, case)
-    audit.record_read(session, who, "export", "case", case.id, case.id, kind="art15")
     # Internal documents of other organisations are theirs to disclose (each agency answers
     # Art. 15 for what it controls); the exporter includes only what it may read.
     docs = list(
@@ -76,7 +75,7 @@ def collect(session: Session, who: audit.Requester, case: Case) -> ExportData:
         )
     )
     organisations = {o.id: o for o in session.scalars(select(Organisation))}
-    return ExportData(
+    data = ExportData(
         case=case,
         documents=[(d, by_document[d.id]) for d in docs],
         events=events,
@@ -85,6 +84,9 @@ def collect(session: Session, who: audit.Requester, case: Case) -> ExportData:
         phase_history=cases.phase_history(session, case),
         followups=_followups(session, actor, case),
     )
+    # Audited once everything is read: the export is not part of its own access log.
+    audit.record_read(session, who, "export", "case", case.id, case.id, kind="art15")
+    return data
 
 
 def _followups(session: Session, actor: User, case: Case) -> list[FollowUp]:

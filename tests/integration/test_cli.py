@@ -59,6 +59,24 @@ def test_init_is_idempotent(runner):
         assert "Datenbank ist aktuell. / Database is up to date." in result.stdout
 
 
+def test_a_new_audit_key_is_refused_for_an_existing_audit_trail(
+    runner, app_config, tmp_path, monkeypatch
+):
+    """Run from another directory, a command would make a new audit key and write events
+    the chain can never verify: it refuses instead, and leaves no key behind."""
+    monkeypatch.delenv("PORTAL_AUDIT_KEY")
+    monkeypatch.setenv("PORTAL_DATA_DIR", str(tmp_path / "first"))
+    assert runner("create-org", "Stadt Rietberg", "--kind", "kommune").exit_code == 0
+    assert (tmp_path / "first" / "audit_key").is_file()
+    elsewhere = tmp_path / "elsewhere"
+    monkeypatch.setenv("PORTAL_DATA_DIR", str(elsewhere))
+    result = runner("create-org", "Caritas", "--kind", "wohlfahrtsverband")
+    assert_user_error(result, "Kein Audit-Schlüssel", "audit trail")
+    assert not (elsewhere / "audit_key").exists()
+    monkeypatch.setenv("PORTAL_DATA_DIR", str(tmp_path / "first"))
+    assert "intakt" in runner("audit-verify").stdout.lower()
+
+
 def test_init_says_when_it_created_or_upgraded_the_database(runner, tmp_path, monkeypatch):
     empty = tmp_path / "empty.db"
     monkeypatch.setenv("PORTAL_DATABASE_URL", f"sqlite:///{empty}")

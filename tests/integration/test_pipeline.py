@@ -52,6 +52,13 @@ def probe(app):
         after_commit(lambda: ran.append("after commit"))
         return "ok"
 
+    @bp.get("/after-commit-fails")
+    def after_commit_fails():
+        _create("Gespeichert, obwohl danach etwas scheitert")
+        after_commit(lambda: 1 / 0)
+        after_commit(lambda: ran.append("the next action runs all the same"))
+        return "ok"
+
     @bp.get("/status")
     def status():
         _create("Nicht gespeichert (422)")
@@ -80,7 +87,7 @@ def probe(app):
             )  # fmt: skip
         _create("Nach der Ablehnung: auch nicht gespeichert")
         flash("angezeigt", "info")
-        return {name: field.errors for name, field in form._fields.items()} | {
+        return {field.name: field.errors for field in form} | {
             "street": form.address.form.street.errors, "status": refusal.status,
         }  # fmt: skip
 
@@ -105,6 +112,12 @@ def test_a_refused_request_saves_nothing_and_runs_no_after_commit_action(client,
     assert response.status_code in (200, 422)
     assert _names(db) == set()
     assert probe == []
+
+
+def test_a_failing_after_commit_action_does_not_fail_the_committed_request(client, db, probe):
+    assert client.get("/probe/after-commit-fails").status_code == 200
+    assert _names(db) == {"Gespeichert, obwohl danach etwas scheitert"}
+    assert probe == ["the next action runs all the same"]
 
 
 def test_an_error_that_keeps_changes_is_committed(client, db, probe):

@@ -54,6 +54,7 @@ def test_export_contains_data_versions_files_and_access_log(
     )
     assert log[0] == ["zeitpunkt", "aktion", "person", "organisation", "objekt"]
     assert any(row[1] == "view" and row[2] == partner.name for row in log[1:])
+    assert "export" not in [row[1] for row in log[1:]]  # not part of its own access log
 
 
 def test_only_the_lead_organisation_exports(db, make_user, make_case):
