@@ -108,7 +108,8 @@ def finish(response):
     """Commit or roll back the request's session (after the view and any error handler)."""
     if "db_session" not in g:
         return response
-    keep = response.status_code < 400 and g.pop("refusal", None) is None
+    refusal = g.pop("refusal", None)
+    keep = response.status_code < 400 and refusal is None
     actions = g.pop("after_commit", [])
     queued = g.db_session.info.pop("outbox_dirty", False)
     if not keep:
