@@ -6,7 +6,9 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from flask import Response, send_file
+from flask_babel import gettext as _
 
+from portal.labels import document_type_label
 from portal.models import DocumentVersion
 from portal.services import filetypes
 from portal.services.printouts import PrintedPdf
@@ -48,9 +50,18 @@ def pdf_response(printed: PrintedPdf, *, inline: bool = True) -> Response:
     """The PDF, shown by the browser (ready to print) or as a download; never cached."""
     response = Response(printed.data, mimetype="application/pdf")
     disposition = "inline" if inline else "attachment"
-    response.headers["Content-Disposition"] = content_disposition(disposition, printed.filename)
+    response.headers["Content-Disposition"] = content_disposition(
+        disposition, printout_filename(printed)
+    )
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     # A PDF viewer in the browser must not run anything from the document.
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+def printout_filename(printed: PrintedPdf) -> str:
+    """``Integrationsvereinbarung KIM-2026-00042 v3.pdf``, ``Fallübersicht KIM-2026-00042.pdf``."""
+    if printed.kind == "case_summary":
+        return f"{_('Case summary')} {printed.reference}.pdf"
+    return f"{document_type_label(printed.kind)} {printed.reference} v{printed.version}.pdf"

@@ -20,7 +20,6 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal import labels
 from portal.models import Blob, Case, Document, DocumentVersion, Organisation, User
 from portal.models.base import local_today
 from portal.services import access, audit, cases, documents, goals, pdf
@@ -41,10 +40,13 @@ Render = Callable[[str, dict], str]
 
 @dataclass
 class PrintedPdf:
-    """A finished printout: the PDF bytes and a file name for the download."""
+    """A finished printout: the PDF bytes, and what the download's name is made of: the
+    document type (or ``case_summary``), the case reference and the version printed."""
 
     data: bytes
-    filename: str
+    kind: str
+    reference: str
+    version: int | None = None
 
 
 def print_version(
@@ -78,8 +80,7 @@ def print_version(
         session, who, "print", "document", document.id, case.id,
         version=version.number, content_hash=short,
     )  # fmt: skip
-    kind = labels.document_type_label(document.type)
-    return PrintedPdf(data, f"{kind} {case.reference} v{version.number}.pdf")
+    return PrintedPdf(data, document.type, case.reference, version.number)
 
 
 def print_case_summary(
@@ -98,7 +99,7 @@ def print_case_summary(
     }
     data = pdf.render_pdf(render("pdf/case_summary.html", context), resources)
     audit.record_read(session, who, "print", "case", case.id, case.id, printout="case_summary")
-    return PrintedPdf(data, f"{_('Case summary')} {case.reference}.pdf")
+    return PrintedPdf(data, "case_summary", case.reference)
 
 
 def _common(case: Case, user: User, resources: dict[str, pdf.Resource]) -> dict:

@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from flask_babel import force_locale, format_decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     ColumnElement,
@@ -29,22 +30,30 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from portal.labels import focus_label, phase_label
 from portal.models import Case, Document, DocumentVersion, FollowUp, Organisation, User
 from portal.models.base import LOCAL_TIMEZONE, local_today
 from portal.models.case import FOCUS_AREAS, PHASES, PhaseChange
-from portal.services import access
+from portal.services import access, audit
 from portal.services.goals import ACTIVE_GOAL_STATUSES, is_overdue
 
 CLOSED = "abgeschlossen"
 ACTIVE_PHASES = tuple(phase for phase in PHASES if phase != CLOSED)
 MONTHS = 12
 NO_ORGANISATION = ""  # key of the goals without a (known) responsible organisation
+# Small groups (the anonymous CSV): a value made of 1 to 4 cases (goals, follow-ups, phase
+# stays) is published as "<5"; 0 stays 0. No totals are exported. Totals can still be known
+# from other tables (the open cases per phase add up to the open cases per lead
+# organisation), so in every count table where exactly one value is hidden, the next
+# smallest non-zero value is hidden too: a total then reveals only the sum of two hidden
+# values. A median of fewer than 5 completed stays is hidden the same way.
+SMALL_GROUP = 5
+HIDDEN = "<5"
 
 
 @dataclass(frozen=True)
 class Row:
-    """One category of a table: a stable ``key``, its display ``label``, the value.
+    """One category of a table: a stable ``key``, its display ``label`` (empty where the key
+    is a code of the table's ``vocabulary``, named by the presentation layer), the value.
 
     ``members`` is how many cases (goals, follow-ups, phase stays) the value is made of;
     for counts it equals the value. ``value`` is None when there is nothing to show.
@@ -66,6 +75,7 @@ class Table:
     unit: str
     rows: list[Row]
     layout: str = "bars"  # "bars" (horizontal, categories) or "columns" (months)
+    vocabulary: str = ""  # "phase" or "focus": the rows' keys are such codes
 
     def __post_init__(self) -> None:
         # Translated now, in the locale of the caller (the CSV is always German).
@@ -78,6 +88,37 @@ class Table:
         return self.key != "median_days"
 
 
+def export_tables(session: Session, who: audit.Requester, today: date) -> list[Table]:
+    """The tables for the German CSV report as of ``today``; the export is audited."""
+    with force_locale("de"):
+        tables = network_tables(session, who.user, today)
+    audit.record_read(session, who, "export", "statistics", format="csv", as_of=today.isoformat())
+    return tables
+
+
+def published_values(table: Table) -> list[str]:
+    """The values of the table's rows as exported: small groups replaced by "<5"."""
+    hidden = {i for i, row in enumerate(table.rows) if _is_small(row)}
+    if table.is_count and len(hidden) == 1:
+        rest = [(row.members, i) for i, row in enumerate(table.rows) if i not in hidden]
+        rest = [pair for pair in rest if pair[0] > 0]
+        if rest:
+            hidden.add(min(rest)[1])
+    return [HIDDEN if i in hidden else _value(row) for i, row in enumerate(table.rows)]
+
+
+def _is_small(row: Row) -> bool:
+    return 0 < row.members < SMALL_GROUP
+
+
+def _value(row: Row) -> str:
+    if row.value is None:
+        return ""
+    if isinstance(row.value, float):
+        return format_decimal(row.value, format="0.0")
+    return str(row.value)
+
+
 def network_tables(session: Session, user: User, today: date | None = None) -> list[Table]:
     """All aggregates of the dashboard, in display order; coordinators only."""
     access.require(user, access.READ_NETWORK_STATISTICS)
@@ -85,9 +126,10 @@ def network_tables(session: Session, user: User, today: date | None = None) -> l
     months = month_starts(today)
     cases_unit, org = _l("Cases"), _l("Organisation")
     return [
-        Table("phase", _l("Cases per phase"), _l("Phase"), cases_unit, cases_per_phase(session)),
+        Table("phase", _l("Cases per phase"), _l("Phase"), cases_unit, cases_per_phase(session),
+              vocabulary="phase"),
         Table("focus", _l("Open cases per focus area"), _l("Focus area"), cases_unit,
-              cases_per_focus(session)),
+              cases_per_focus(session), vocabulary="focus"),
         Table("lead", _l("Open cases per lead organisation"), org, cases_unit,
               cases_per_lead(session)),
         Table("new", _l("New cases per month"), _l("Month"), cases_unit,
@@ -99,14 +141,14 @@ def network_tables(session: Session, user: User, today: date | None = None) -> l
         Table("overdue_followups", _l("Overdue follow-ups per organisation"), org,
               _l("Follow-ups"), overdue_followups(session, today)),
         Table("median_days", _l("Median days spent in each phase"), _l("Phase"),
-              _l("Median days"), median_days_per_phase(session)),
+              _l("Median days"), median_days_per_phase(session), vocabulary="phase"),
     ]  # fmt: skip
 
 
 def cases_per_phase(session: Session) -> list[Row]:
     """Every case by its current phase (closed ones too), all phases listed."""
     counts = dict(session.execute(select(Case.phase, func.count()).group_by(Case.phase)).all())
-    return [_count(phase, phase_label(phase), counts.get(phase, 0)) for phase in PHASES]
+    return [_count(phase, "", counts.get(phase, 0)) for phase in PHASES]
 
 
 def cases_per_focus(session: Session) -> list[Row]:
@@ -120,7 +162,7 @@ def cases_per_focus(session: Session) -> list[Row]:
         .group_by(areas.c.value)
     )
     counts = dict(session.execute(statement).all())
-    return [_count(area, focus_label(area), counts.get(area, 0)) for area in FOCUS_AREAS]
+    return [_count(area, "", counts.get(area, 0)) for area in FOCUS_AREAS]
 
 
 def cases_per_lead(session: Session) -> list[Row]:
@@ -234,9 +276,7 @@ def median_days_per_phase(session: Session) -> list[Row]:
     ``members`` is the number of completed stays; the value is None without any.
     """
     medians = _stay_medians(session)
-    return [
-        Row(phase, phase_label(phase), *medians.get(phase, (None, 0))) for phase in ACTIVE_PHASES
-    ]
+    return [Row(phase, "", *medians.get(phase, (None, 0))) for phase in ACTIVE_PHASES]
 
 
 def _stay_medians(session: Session) -> dict[str, tuple[float | None, int]]:

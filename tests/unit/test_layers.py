@@ -1,7 +1,7 @@
 """The import contract of the layers (docs/architecture.md), checked on the source.
 
 - Services and models know nothing of the web: no blueprint, form, request helper,
-  pipeline or presentation module, no request, template rendering or login state.
+  pipeline, presentation or labels module, no request, template rendering or login state.
 - A blueprint imports no other blueprint (the API is one blueprint in a package: its
   modules share the package's helpers, ``serialise`` and the OpenAPI declarations).
 - The request helpers, the pipeline and the presentation module import no blueprint,
@@ -17,7 +17,7 @@ import pytest
 
 PORTAL = Path(__file__).resolve().parents[2] / "portal"
 WEB_ONLY = ("portal.blueprints", "portal.forms", "portal.web", "portal.http", "portal.pipeline",
-            "portal.presentation")  # fmt: skip
+            "portal.presentation", "portal.labels")  # fmt: skip
 WEB_STATE = ("flask.request", "flask.render_template", "flask.g", "flask.session",
              "flask_login.current_user")  # fmt: skip
 API_SHARED = ("portal.blueprints.api", "portal.blueprints.api.serialise")

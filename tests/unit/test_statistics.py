@@ -11,7 +11,8 @@ from sqlalchemy import delete
 from portal.models import Case, FollowUp, Organisation, User
 from portal.models.base import LOCAL_TIMEZONE, local_today, utcnow
 from portal.models.case import PhaseChange
-from portal.services import cases, charts, documents, statistics, statistics_csv
+from portal.presentation import statistics as charts
+from portal.services import cases, documents, statistics
 from portal.services.documents import Content
 from portal.services.errors import AccessDenied
 from portal.services.statistics import Row, Table
@@ -198,15 +199,15 @@ def _table(*members: int, key: str = "lead") -> Table:
 
 def test_csv_hides_small_groups_and_one_more_when_a_total_would_reveal_them(app):
     with app.test_request_context():
-        assert statistics_csv.published_values(_table(0, 5, 12)) == ["0", "5", "12"]
+        assert statistics.published_values(_table(0, 5, 12)) == ["0", "5", "12"]
         # One hidden value: the next smallest non-zero one is hidden too.
-        assert statistics_csv.published_values(_table(3, 0, 9, 7)) == ["<5", "0", "9", "<5"]
-        assert statistics_csv.published_values(_table(1, 4, 30)) == ["<5", "<5", "30"]
-        assert statistics_csv.published_values(_table(2, 0)) == ["<5", "0"]
+        assert statistics.published_values(_table(3, 0, 9, 7)) == ["<5", "0", "9", "<5"]
+        assert statistics.published_values(_table(1, 4, 30)) == ["<5", "<5", "30"]
+        assert statistics.published_values(_table(2, 0)) == ["<5", "0"]
         median = Table(
             "median_days", "M", "C", "U", [Row("a", "A", 12.5, 7), Row("b", "B", 3.0, 2)]
         )
-        assert statistics_csv.published_values(median) == ["12,5", "<5"]
+        assert statistics.published_values(median) == ["12,5", "<5"]
 
 
 def test_charts_escape_labels_and_carry_their_title(app):
@@ -219,3 +220,14 @@ def test_charts_escape_labels_and_carry_their_title(app):
         assert "<script>" not in svg and "&lt;script&gt;" in svg
         assert "Träger &amp; Co" in svg
     assert '<title id="lead-chart-title">Fälle &lt;je&gt; Träger</title>' in bars
+
+
+def test_phases_and_focus_areas_are_named_by_the_presentation_in_the_users_language(app):
+    phases = Table("phase", "P", "C", "U", [Row("erstberatung", "", 2, 2)], vocabulary="phase")
+    focus = Table("focus", "F", "C", "U", [Row("wohnen", "", 1, 1)], vocabulary="focus")
+    lead = Table("lead", "L", "C", "U", [Row("7", "Caritas", 1, 1)])
+    with app.test_request_context():
+        assert charts.row_label(phases, phases.rows[0]) == "Erstberatung"
+        assert charts.row_label(focus, focus.rows[0]) == "Wohnen"
+        assert charts.row_label(lead, lead.rows[0]) == "Caritas"
+        assert "Erstberatung" in charts.chart(phases, "phase")

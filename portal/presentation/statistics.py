@@ -1,4 +1,6 @@
-"""Server-rendered SVG bar charts: no JavaScript, no external assets, no inline styles.
+"""The dashboard's tables for people: row names, SVG charts and the CSV for the Land.
+
+Charts are server-rendered SVG: no JavaScript, no external assets, no inline styles.
 
 A chart is an ``<svg role="img">`` labelled by its ``<title>``; the page puts the same
 numbers in a table beside it. All text is escaped; colours are the portal's brand
@@ -11,9 +13,12 @@ from functools import lru_cache
 
 from babel.numbers import get_decimal_symbol, get_group_symbol
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 
-from portal.services.statistics import Row, Table
+from portal import labels
+from portal.services.csvfile import csv_document
+from portal.services.statistics import Row, Table, published_values
 
 BAR_FILL = "#0b4f6c"
 TEXT_FILL = "#1b1f23"
@@ -25,6 +30,26 @@ MAX_LABEL = 28
 BAR_WIDTH, BAR_LABEL, BAR_AREA, BAR_ROW, BAR_HEIGHT = 600, 220, 310, 26, 18
 # Columns: one per month, numbers above, labels below.
 COL_WIDTH, COL_HEIGHT, COL_TOP, COL_BOTTOM, COL_SIDE = 640, 230, 22, 38, 8
+
+
+def row_label(table: Table, row: Row) -> str:
+    """The name of a row: its phase or focus area in the user's language, else its label."""
+    if table.vocabulary == "phase":
+        return labels.phase_label(row.key)
+    if table.vocabulary == "focus":
+        return labels.focus_label(row.key)
+    return row.label
+
+
+def csv_text(tables: list[Table]) -> str:
+    """The CSV document of ``tables`` (one row per table, category and value), small groups
+    hidden (``statistics.published_values``)."""
+    rows = [
+        (table.title, row_label(table, row), value)
+        for table in tables
+        for row, value in zip(table.rows, published_values(table), strict=True)
+    ]
+    return csv_document([str(_l("Table")), str(_l("Category")), str(_l("Value"))], rows)
 
 
 def number(value: int | float | None) -> str:
@@ -60,9 +85,9 @@ def bar_chart(table: Table, chart_id: str) -> Markup:
         width = (row.value or 0) * scale
         parts.append(
             f'<text x="{BAR_LABEL - 8}" y="{middle:.1f}" text-anchor="end" fill="{TEXT_FILL}">'
-            f"{escape(_short(row.label))}</text>"
+            f"{escape(_short(row_label(table, row)))}</text>"
             f'<rect x="{BAR_LABEL}" y="{top}" width="{width:.1f}" height="{BAR_HEIGHT}"'
-            f' fill="{BAR_FILL}">{_tooltip(row)}</rect>'
+            f' fill="{BAR_FILL}">{_tooltip(table, row)}</rect>'
             f'<text x="{BAR_LABEL + width + 6:.1f}" y="{middle:.1f}" fill="{TEXT_FILL}">'
             f"{escape(number(row.value))}</text>"
         )
@@ -85,11 +110,11 @@ def column_chart(table: Table, chart_id: str) -> Markup:
         height = (row.value or 0) * scale
         parts.append(
             f'<rect x="{centre - slot * 0.3:.1f}" y="{base - height:.1f}" width="{slot * 0.6:.1f}"'
-            f' height="{height:.1f}" fill="{BAR_FILL}">{_tooltip(row)}</rect>'
+            f' height="{height:.1f}" fill="{BAR_FILL}">{_tooltip(table, row)}</rect>'
             f'<text x="{centre:.1f}" y="{base - height - 5:.1f}" text-anchor="middle"'
             f' fill="{TEXT_FILL}">{escape(number(row.value))}</text>'
             f'<text y="{base + 14}" text-anchor="middle" fill="{TEXT_FILL}">'
-            f"{_lines(row.label, centre)}</text>"
+            f"{_lines(row_label(table, row), centre)}</text>"
         )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704  (every text part escaped above)
@@ -110,8 +135,8 @@ def _scale(rows: list[Row], room: float) -> float:
     return room / largest if largest else 0.0
 
 
-def _tooltip(row: Row) -> str:
-    return f"<title>{escape(row.label)}: {escape(number(row.value))}</title>"
+def _tooltip(table: Table, row: Row) -> str:
+    return f"<title>{escape(row_label(table, row))}: {escape(number(row.value))}</title>"
 
 
 def _lines(label: str, x: float) -> str:
