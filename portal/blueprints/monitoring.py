@@ -10,7 +10,7 @@ from portal.db import db_session
 from portal.forms.documents import parse_date
 from portal.forms.monitoring import GoalStatusForm, SignedScanForm
 from portal.http import client_ip, requester, save_context
-from portal.models import Document, DocumentVersion
+from portal.models import Document
 from portal.models.base import local_today
 from portal.pipeline import refused, shown_at, with_agreement
 from portal.services import access, accounts, agreements, documents, goals
@@ -37,7 +37,7 @@ def goal_statuses(document_id: int):
     """The goals of the current version with their status history, and the status form."""
     document, versions = agreements.read_goals(db_session(), requester(), document_id)
     current = versions[-1]
-    statuses = [goal.get("status", "open") for goal in _goals(current)]
+    statuses = [goal.status for goal in goals.goals_of(current.fields)]
     form = GoalStatusForm(formdata=None, data={"base_version": current.number,
                                                 "statuses": statuses})  # fmt: skip
     return _goals_page(document, current, form)
@@ -80,10 +80,10 @@ def _goals_conflict(document: Document, base_number: int, chosen: list[str]):
     session.refresh(document)
     current = documents.get_version(session, document, document.current_version)
     try:
-        base_goals = _goals(documents.get_version(session, document, base_number))
+        base_goals = goals.goals_of(documents.get_version(session, document, base_number).fields)
     except NotFound:
         base_goals = []
-    proposed = goals.rebase_statuses(base_goals, chosen, _goals(current))
+    proposed = goals.rebase_statuses(base_goals, chosen, goals.goals_of(current.fields))
     statuses = [status for status, _who in proposed]
     form = GoalStatusForm(formdata=None, data={"base_version": current.number,
                                                 "statuses": statuses})  # fmt: skip
@@ -99,7 +99,7 @@ def _goals_page(document, current, form, *, status=200, changed_by=None):
         document=document,
         case=document.case,
         version=current,
-        goals=_goals(current),
+        goals=goals.goals_of(current.fields),
         histories=goals.history(versions),
         form=form,
         can_edit=access.can(current_user, access.EDIT_DOCUMENT, document),
@@ -107,10 +107,6 @@ def _goals_page(document, current, form, *, status=200, changed_by=None):
         conflict=status == 409,
         org_names={org.id: org.name for org in accounts.list_organisations(db_session())},
     ), status
-
-
-def _goals(version: DocumentVersion) -> list[dict]:
-    return (version.fields or {}).get("goals") or []
 
 
 # ---------------------------------------------------------------- signed scans

@@ -44,7 +44,8 @@ def init_app(app: Flask) -> None:
         field_label=documents.field_label,
         leaf_key=documents.leaf_key,
         overdue_label=overdue_label,
-        goal_days_overdue=lambda goal: goals.days_overdue(goal, local_today()),
+        goals_of=goals.goals_of,
+        goal_days_overdue=lambda goal: goal.days_overdue(local_today()),
         is_overdue=is_overdue,
         count_overdue=lambda items: sum(1 for goal in items if is_overdue(goal)),
         max_upload_mb=lambda: current_app.extensions["portal.settings"].max_upload_mb,
@@ -63,9 +64,9 @@ def render_printout(template: str, context: dict) -> str:
         return render_template(template, **context)
 
 
-def is_overdue(goal: dict) -> bool:
+def is_overdue(goal: goals.Goal) -> bool:
     """True when an open goal is past its due date (in Germany, today)."""
-    return goals.is_overdue(goal, local_today())
+    return goal.is_overdue(local_today())
 
 
 def overdue_label(days: int) -> str:

@@ -11,6 +11,7 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 
 from portal.services.errors import ValidationFailed
+from portal.services.goals import GOAL_KEYS, Goal
 
 LANGUAGE_LEVELS = ("A1", "A2", "B1", "B2", "C1", "C2", "Muttersprache")
 GOAL_STATUSES = ("open", "in_progress", "done", "dropped")
@@ -105,8 +106,7 @@ def _goal(goal: object, i: int, errors: dict[str, str]) -> dict:
     if not isinstance(goal, dict):
         errors[where] = "must_be_object"
         return {}
-    known = {"area", "goal", "measures", "responsible_organisation_id", "due_date", "status"}
-    _refuse_unknown(goal, known, where, errors)
+    _refuse_unknown(goal, GOAL_KEYS, where, errors)
     responsible = goal.get("responsible_organisation_id")
     if responsible is not None and (
         not isinstance(responsible, int) or isinstance(responsible, bool)
@@ -115,14 +115,14 @@ def _goal(goal: object, i: int, errors: dict[str, str]) -> dict:
     status = goal.get("status", "open")
     if status not in GOAL_STATUSES:
         errors[f"{where}.status"] = "invalid_status"
-    return {
-        "area": _text(goal.get("area"), f"{where}.area", errors),
-        "goal": _text(goal.get("goal"), f"{where}.goal", errors, required=True),
-        "measures": _text(goal.get("measures"), f"{where}.measures", errors),
-        "responsible_organisation_id": responsible,
-        "due_date": _date(goal.get("due_date"), f"{where}.due_date", errors),
-        "status": status,
-    }
+    return Goal(
+        area=_text(goal.get("area"), f"{where}.area", errors),
+        goal=_text(goal.get("goal"), f"{where}.goal", errors, required=True),
+        measures=_text(goal.get("measures"), f"{where}.measures", errors),
+        responsible_organisation_id=responsible,
+        due_date=_date(goal.get("due_date"), f"{where}.due_date", errors),
+        status=status,
+    ).as_fields()
 
 
 def _refuse_unknown(data: dict, known: set[str], where: str, errors: dict[str, str]) -> None:

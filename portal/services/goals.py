@@ -1,12 +1,15 @@
 """Goals of integration agreements: open and overdue goals, status history, signature carry-over.
 
-A goal has no id of its own: across versions it is recognised by its area and text,
-and by its position when the text was reworded.
+A goal is saved as a dict in an agreement version's fields (``document_fields`` checks
+it); everything that reads goals reads them as ``Goal`` values (``goals_of``). A goal has
+no id of its own: across versions it is recognised by its area and text, and by its
+position when the text was reworded.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -18,25 +21,63 @@ from portal.services import access
 ACTIVE_GOAL_STATUSES = ("open", "in_progress")
 
 
-def is_overdue(goal: dict, today: date) -> bool:
-    """True when the goal is still open or in progress and its due date has passed."""
-    return days_overdue(goal, today) > 0
+@dataclass(frozen=True)
+class Goal:
+    """One goal of an integration agreement: what, in which area, by whom, until when."""
+
+    goal: str = ""
+    area: str = ""
+    measures: str = ""
+    responsible_organisation_id: int | None = None
+    due_date: str | None = None  # ISO date
+    status: str = "open"
+
+    @classmethod
+    def from_fields(cls, saved: dict) -> Goal:
+        """The goal as a version's fields hold it (older versions may lack keys)."""
+        return cls(
+            goal=saved.get("goal") or "",
+            area=saved.get("area") or "",
+            measures=saved.get("measures") or "",
+            responsible_organisation_id=saved.get("responsible_organisation_id"),
+            due_date=saved.get("due_date") or None,
+            status=saved.get("status") or "open",
+        )
+
+    def as_fields(self) -> dict:
+        """The goal as a version's fields hold it, and as the API shows it."""
+        return asdict(self)
+
+    @property
+    def is_active(self) -> bool:
+        """Open or in progress: still to be reached."""
+        return self.status in ACTIVE_GOAL_STATUSES
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """What identifies a goal across versions: its area and its normalised text."""
+        return self.area, " ".join(self.goal.split())
+
+    def days_overdue(self, today: date) -> int:
+        """How many days an active goal is past its due date (0 when it is not overdue)."""
+        if not self.due_date or not self.is_active:
+            return 0
+        try:
+            return max((today - date.fromisoformat(self.due_date)).days, 0)
+        except ValueError:
+            return 0
+
+    def is_overdue(self, today: date) -> bool:
+        """True when the goal is still active and its due date has passed."""
+        return self.days_overdue(today) > 0
 
 
-def days_overdue(goal: dict, today: date) -> int:
-    """How many days an open goal is past its due date (0 when it is not overdue)."""
-    due = goal.get("due_date")
-    if not due or goal.get("status", "open") not in ACTIVE_GOAL_STATUSES:
-        return 0
-    try:
-        return max((today - date.fromisoformat(due)).days, 0)
-    except ValueError:
-        return 0
+GOAL_KEYS = frozenset(f.name for f in dataclass_fields(Goal))  # what a saved goal may hold
 
 
-def goal_key(goal: dict) -> tuple[str, str]:
-    """What identifies a goal across versions: its area and its (whitespace-normalised) text."""
-    return goal.get("area") or "", " ".join((goal.get("goal") or "").split())
+def goals_of(fields: dict | None) -> list[Goal]:
+    """The goals of an agreement version's fields, in their order."""
+    return [Goal.from_fields(saved) for saved in (fields or {}).get("goals") or []]
 
 
 # ---------------------------------------------------------------- signatures
@@ -90,7 +131,7 @@ class StatusChange:
 class GoalHistory:
     """A goal of the newest version walked, with every status it had, oldest first."""
 
-    goal: dict
+    goal: Goal
     changes: list[StatusChange] = field(default_factory=list)
 
 
@@ -98,16 +139,15 @@ def history(versions: list[DocumentVersion]) -> list[GoalHistory]:
     """For each goal of the last of ``versions`` (oldest first): when its status changed."""
     tracked: list[GoalHistory] = []
     for version in versions:
-        goals = (version.fields or {}).get("goals") or []
+        goals = goals_of(version.fields)
         matched = _match(tracked, goals)
         current: list[GoalHistory] = []
         for goal, entry in zip(goals, matched, strict=True):
             entry = entry or GoalHistory(goal=goal)
-            status = goal.get("status", "open")
-            if not entry.changes or entry.changes[-1].status != status:
+            if not entry.changes or entry.changes[-1].status != goal.status:
                 entry.changes.append(
                     StatusChange(
-                        status,
+                        goal.status,
                         version.number,
                         version.created_at,
                         version.author,
@@ -120,13 +160,13 @@ def history(versions: list[DocumentVersion]) -> list[GoalHistory]:
     return tracked
 
 
-def _match(tracked: list[GoalHistory], goals: list[dict]) -> list[GoalHistory | None]:
+def _match(tracked: list[GoalHistory], goals: list[Goal]) -> list[GoalHistory | None]:
     """The earlier goal each of ``goals`` continues: same area and text, else same position."""
     free = list(range(len(tracked)))
     matched: list[GoalHistory | None] = [None] * len(goals)
     for i, goal in enumerate(goals):
         for j in free:
-            if goal_key(tracked[j].goal) == goal_key(goal):
+            if tracked[j].goal.key == goal.key:
                 matched[i] = tracked[j]
                 free.remove(j)
                 break
@@ -141,7 +181,7 @@ def _match(tracked: list[GoalHistory], goals: list[dict]) -> list[GoalHistory | 
 
 
 def rebase_statuses(
-    base_goals: list[dict], chosen: list[str], current_goals: list[dict]
+    base_goals: list[Goal], chosen: list[str], current_goals: list[Goal]
 ) -> list[tuple[str, str]]:
     """The statuses someone chose for ``base_goals``, carried onto ``current_goals``.
 
@@ -152,11 +192,11 @@ def rebase_statuses(
     position = {id(entry): i for i, entry in enumerate(tracked)}
     out = []
     for goal, entry in zip(current_goals, _match(tracked, current_goals), strict=True):
-        status = goal.get("status", "open")
+        status = goal.status
         if entry is None:
             out.append((status, "theirs"))
             continue
-        before = entry.goal.get("status", "open")
+        before = entry.goal.status
         mine = chosen[position[id(entry)]] if position[id(entry)] < len(chosen) else before
         theirs_changed = status != before
         if mine == before:
@@ -174,7 +214,7 @@ class OpenGoal:
     """An open goal of an agreement, for the case folder."""
 
     document: Document
-    goal: dict
+    goal: Goal
     days_overdue: int
     responsible: str
 
@@ -199,10 +239,10 @@ def open_goals(session: Session, user: User, case: Case, today: date) -> list[Op
         (document, goal)
         for document, version in rows
         if access.can(user, access.READ_DOCUMENT, document)
-        for goal in (version.fields or {}).get("goals") or []
-        if goal.get("status", "open") in ACTIVE_GOAL_STATUSES
+        for goal in goals_of(version.fields)
+        if goal.is_active
     ]
-    ids = {goal.get("responsible_organisation_id") for _document, goal in found} - {None}
+    ids = {goal.responsible_organisation_id for _document, goal in found} - {None}
     names = dict(
         session.execute(
             select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids))
@@ -211,10 +251,8 @@ def open_goals(session: Session, user: User, case: Case, today: date) -> list[Op
         else []
     )
     items = [
-        OpenGoal(document, goal, days_overdue(goal, today),
-                 names.get(goal.get("responsible_organisation_id"), ""))
+        OpenGoal(document, goal, goal.days_overdue(today),
+                 names.get(goal.responsible_organisation_id, ""))
         for document, goal in found
     ]  # fmt: skip
-    return sorted(
-        items, key=lambda item: (not item.goal.get("due_date"), item.goal.get("due_date") or "")
-    )
+    return sorted(items, key=lambda item: (not item.goal.due_date, item.goal.due_date or ""))

@@ -114,7 +114,7 @@ def _common(case: Case, user: User, resources: dict[str, pdf.Resource]) -> dict:
         "lang": str(current_app.config.get("BABEL_DEFAULT_LOCALE", "de")),
         "print_date": print_date,
         "print_datetime": print_datetime,
-        "is_overdue": lambda goal: goals.is_overdue(goal, local_today()),
+        "is_overdue": lambda goal: goal.is_overdue(local_today()),
         "breakable": breakable,
     }
 
@@ -149,11 +149,7 @@ def print_datetime(value: datetime | None) -> Markup | str:
 
 def _organisation_names(session: Session, version: DocumentVersion) -> dict[int, str]:
     """Names of the organisations responsible for the goals of an agreement version."""
-    ids = {
-        goal.get("responsible_organisation_id")
-        for goal in (version.fields or {}).get("goals", [])
-        if goal.get("responsible_organisation_id")
-    }
+    ids = {goal.responsible_organisation_id for goal in goals.goals_of(version.fields)} - {None}
     if not ids:
         return {}
     return {
@@ -178,14 +174,16 @@ def _signers(case: Case, version: DocumentVersion, user: User) -> list[tuple[str
     return unique
 
 
-def _open_goals(rows: list[tuple[Document, DocumentVersion]]) -> list[tuple[Document, dict]]:
+def _open_goals(
+    rows: list[tuple[Document, DocumentVersion]],
+) -> list[tuple[Document, goals.Goal]]:
     """The open and in-progress goals of the current versions of the readable agreements."""
     return [
         (document, goal)
         for document, version in rows
         if document.type == "agreement"
-        for goal in (version.fields or {}).get("goals", [])
-        if goal.get("status", "open") in goals.ACTIVE_GOAL_STATUSES
+        for goal in goals.goals_of(version.fields)
+        if goal.is_active
     ]
 
 

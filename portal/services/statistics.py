@@ -3,7 +3,7 @@
 Everything here is an aggregate over all cases of the network; no row carries a
 person's name or a case reference. Counts are computed by the database (GROUP BY);
 only the goals of the current agreement versions are read into Python (one query),
-because whether a goal is overdue is decided by ``goals.is_overdue``.
+because whether a goal is overdue is decided by ``goals.Goal.is_overdue``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from portal.models import Case, Document, DocumentVersion, FollowUp, Organisatio
 from portal.models.base import LOCAL_TIMEZONE, local_today
 from portal.models.case import FOCUS_AREAS, PHASES, PhaseChange
 from portal.services import access, audit
-from portal.services.goals import ACTIVE_GOAL_STATUSES, is_overdue
+from portal.services.goals import ACTIVE_GOAL_STATUSES, Goal
 
 CLOSED = "abgeschlossen"
 ACTIVE_PHASES = tuple(phase for phase in PHASES if phase != CLOSED)
@@ -191,13 +191,12 @@ def overdue_goals(session: Session, today: date) -> list[Row]:
 
     One query reads the goals of those versions: the database unpacks the JSON,
     keeps the candidates (active, due before today) and counts them per organisation,
-    status and due date; ``goals.is_overdue`` has the last word on each group.
+    status and due date; ``Goal.is_overdue`` has the last word on each group.
     Goals without a (known) responsible organisation form their own group.
     """
     counts: Counter = Counter()
     for org_id, status, due, count in session.execute(_goal_statement(session, today)):
-        goal = {key: value for key, value in (("status", status), ("due_date", due)) if value}
-        if is_overdue(goal, today):
+        if Goal.from_fields({"status": status, "due_date": due}).is_overdue(today):
             counts[org_id] += count
     ids = [key for key in counts if isinstance(key, int)]
     names = dict(

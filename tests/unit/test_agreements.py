@@ -11,6 +11,7 @@ from portal.models import DocumentVersion
 from portal.services import agreements, documents, goals
 from portal.services.documents import Content, Upload, VersionConflict
 from portal.services.errors import ValidationFailed
+from portal.services.goals import Goal
 from tests.conftest import REALDOCS
 
 TODAY = date(2026, 11, 25)
@@ -18,13 +19,26 @@ PDF = REALDOCS / "002-trivial-libre-office-writer.pdf"
 
 
 def test_overdue_means_open_or_in_progress_and_past_the_due_date():
-    assert goals.days_overdue({"due_date": "2026-11-20", "status": "open"}, TODAY) == 5
-    assert goals.is_overdue({"due_date": "1990-01-01", "status": "in_progress"}, TODAY)
-    assert not goals.is_overdue({"due_date": "2026-11-25", "status": "open"}, TODAY)
-    assert not goals.is_overdue({"due_date": "2020-01-01", "status": "done"}, TODAY)
-    assert not goals.is_overdue({"due_date": "2020-01-01", "status": "dropped"}, TODAY)
-    assert not goals.is_overdue({"due_date": None, "status": "open"}, TODAY)
-    assert goals.days_overdue({"due_date": "not a date", "status": "open"}, TODAY) == 0
+    assert Goal(due_date="2026-11-20", status="open").days_overdue(TODAY) == 5
+    assert Goal(due_date="1990-01-01", status="in_progress").is_overdue(TODAY)
+    assert not Goal(due_date="2026-11-25", status="open").is_overdue(TODAY)
+    assert not Goal(due_date="2020-01-01", status="done").is_overdue(TODAY)
+    assert not Goal(due_date="2020-01-01", status="dropped").is_overdue(TODAY)
+    assert not Goal(due_date=None, status="open").is_overdue(TODAY)
+    assert Goal(due_date="not a date", status="open").days_overdue(TODAY) == 0
+
+
+def test_a_goal_reads_what_a_version_saved_even_with_keys_missing():
+    saved = {"area": "arbeit", "goal": "Praktikum", "measures": "", "due_date": "2027-01-31",
+             "responsible_organisation_id": 7, "status": "in_progress"}  # fmt: skip
+    assert Goal.from_fields(saved).as_fields() == saved
+    old = Goal.from_fields({"goal": "B1"})
+    assert (old.status, old.area, old.due_date, old.is_active) == ("open", "", None, True)
+    assert Goal.from_fields({"goal": " Deutsch   B1 ", "area": "sprache"}).key == (
+        "sprache", "Deutsch B1",
+    )  # fmt: skip
+    assert goals.goals_of({"goals": [saved, {"goal": "B1"}]})[1] == old
+    assert goals.goals_of(None) == [] and goals.goals_of({"goals": None}) == []
 
 
 def _version(number: int, statuses_by_goal: list[tuple[str, str]]) -> DocumentVersion:
@@ -47,7 +61,7 @@ def test_history_follows_goals_by_text_then_by_position():
         (1, "open"), (2, "in_progress"), (4, "done"),
     ]  # fmt: skip
     assert [(c.version, c.status) for c in german.changes] == [(1, "open"), (3, "done")]
-    assert german.goal["goal"] == "Deutsch B1 (Prüfung)"
+    assert german.goal.goal == "Deutsch B1 (Prüfung)"
     assert [(c.version, c.status) for c in housing.changes] == [(4, "open")]
 
 
@@ -69,10 +83,8 @@ def test_signature_is_kept_by_status_updates_and_cleared_by_other_changes():
 
 
 def test_rebase_carries_my_choices_onto_a_newer_version():
-    base = [{"goal": "A", "status": "open"}, {"goal": "B", "status": "open"},
-            {"goal": "C", "status": "open"}]  # fmt: skip
-    current = [{"goal": "C", "status": "done"}, {"goal": "A", "status": "open"},
-               {"goal": "B", "status": "in_progress"}, {"goal": "D", "status": "open"}]  # fmt: skip
+    base = [Goal("A"), Goal("B"), Goal("C")]
+    current = [Goal("C", status="done"), Goal("A"), Goal("B", status="in_progress"), Goal("D")]
     chosen = ["dropped", "done", "open"]
     assert goals.rebase_statuses(base, chosen, current) == [
         ("done", "theirs"), ("dropped", "mine"), ("done", "both"), ("open", "theirs"),

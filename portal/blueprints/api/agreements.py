@@ -64,8 +64,8 @@ def list_goals(document_id: int):
 def _goal_json(position: int, entry: goals.GoalHistory, today) -> dict:
     return {
         "position": position,
-        "goal": entry.goal,
-        "days_overdue": goals.days_overdue(entry.goal, today),
+        "goal": entry.goal.as_fields(),
+        "days_overdue": entry.goal.days_overdue(today),
         "history": [
             {
                 "status": change.status,
