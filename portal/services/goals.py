@@ -8,7 +8,7 @@ position when the text was reworded.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from dataclasses import fields as dataclass_fields
 from datetime import date, datetime
 
@@ -45,8 +45,16 @@ class Goal:
         )
 
     def as_fields(self) -> dict:
-        """The goal as a version's fields hold it, and as the API shows it."""
-        return asdict(self)
+        """The goal as a version's fields hold it, and as the API shows it (in this order:
+        a version's text for search lists a goal's values in it)."""
+        return {
+            "area": self.area,
+            "goal": self.goal,
+            "measures": self.measures,
+            "responsible_organisation_id": self.responsible_organisation_id,
+            "due_date": self.due_date,
+            "status": self.status,
+        }
 
     @property
     def is_active(self) -> bool:
