@@ -8,7 +8,7 @@ E2E_DIR := tests/e2e
 NPM_STAMP := $(E2E_DIR)/node_modules/.installed
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard portal/translations/*/LC_MESSAGES/messages.po))
 # Every Python dependency, pinned with hashes (uv pip compile; `make lock` refreshes them).
-LOCK := requirements/dev.txt
+LOCK := requirements-dev.txt
 UV_COMPILE := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 \
 	--generate-hashes --custom-compile-command "make lock" --quiet
 
@@ -62,8 +62,8 @@ $(STAMP): $(LOCK) pyproject.toml hatch_build.py
 # Re-resolve every dependency to the newest release the ranges allow: the development lock
 # first, then the runtime lock (what a production install of the wheel takes) within it.
 lock: install
-	$(UV_COMPILE) --upgrade --extra test --extra dev -o requirements/dev.txt
-	$(UV_COMPILE) -c requirements/dev.txt -o requirements/runtime.txt
+	$(UV_COMPILE) --upgrade --extra test --extra dev -o requirements-dev.txt
+	$(UV_COMPILE) -c requirements-dev.txt -o requirements.txt
 	npm install --prefix $(E2E_DIR) --package-lock-only --no-audit --no-fund
 
 translations: $(MO_FILES)

@@ -40,7 +40,7 @@ def goal_statuses(document_id: int):
     statuses = [goal.status for goal in goals.goals_of(current.fields)]
     form = GoalStatusForm(formdata=None, data={"base_version": current.number,
                                                 "statuses": statuses})  # fmt: skip
-    return _goals_page(document, current, form)
+    return _goals_page(document, current, form, versions=versions)
 
 
 @bp.post("/documents/<int:document_id>/goals")
@@ -91,9 +91,11 @@ def _goals_conflict(document: Document, base_number: int, chosen: list[str]):
                        changed_by=[who for _s, who in proposed])  # fmt: skip
 
 
-def _goals_page(document, current, form, *, status=200, changed_by=None):
-    """The goals page: statuses (a form for editors), history per goal."""
-    versions = list(reversed(documents.list_versions(db_session(), document)))
+def _goals_page(document, current, form, *, status=200, changed_by=None, versions=None):
+    """The goals page: statuses (a form for editors), history per goal (``versions``,
+    oldest first, when the caller has them already)."""
+    if versions is None:
+        versions = list(reversed(documents.list_versions(db_session(), document)))
     return render_template(
         "monitoring/goals.html",
         document=document,

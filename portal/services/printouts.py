@@ -103,7 +103,8 @@ def print_case_summary(
 
 
 def _common(case: Case, user: User, resources: dict[str, pdf.Resource]) -> dict:
-    """What every printout shows: letterhead, case, person, print date, formatting helpers."""
+    """What every printout shows: letterhead, case, person, print date, print formats (the
+    portal's template helpers, ``is_overdue`` among them, come with the renderer)."""
     return {
         "case": case,
         "person": case.person,
@@ -114,7 +115,6 @@ def _common(case: Case, user: User, resources: dict[str, pdf.Resource]) -> dict:
         "lang": str(current_app.config.get("BABEL_DEFAULT_LOCALE", "de")),
         "print_date": print_date,
         "print_datetime": print_datetime,
-        "is_overdue": lambda goal: goal.is_overdue(local_today()),
         "breakable": breakable,
     }
 

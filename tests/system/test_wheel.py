@@ -71,7 +71,7 @@ def installed(wheel, tmp_path_factory) -> Path:
     venv.create(environment, with_pip=True)
     python = environment / "bin" / "python"
     run(python, "-m", "pip", "install", "--quiet", "--require-hashes", "--no-deps",
-        "-r", REPOSITORY / "requirements" / "runtime.txt")  # fmt: skip
+        "-r", REPOSITORY / "requirements.txt")  # fmt: skip
     run(python, "-m", "pip", "install", "--quiet", "--no-deps", wheel)
     run(python, "-m", "pip", "check")
     return environment / "bin"
