@@ -62,6 +62,21 @@ with_agreement = _loader("document_id", "document", agreements.get_agreement, ac
 with_followup = _loader("followup_id", "followup", followups.get_followup, access.READ_FOLLOWUP)
 
 
+def requires(action: str):
+    """``@requires(access.CREATE_CASE)``: 403 unless the user may do ``action`` at all
+    (for views whose URL names no object)."""
+
+    def decorate(view):
+        @wraps(view)
+        def check_then_view(**kwargs):
+            access.require(requester().user, action)
+            return view(**kwargs)
+
+        return check_then_view
+
+    return decorate
+
+
 def refused(error: Exception) -> None:
     """End the request's changes at ``error``: rolled back, unless the error keeps them
     (then everything the request changed so far is committed: such errors are raised only

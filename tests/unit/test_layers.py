@@ -20,7 +20,11 @@ WEB_ONLY = ("portal.blueprints", "portal.forms", "portal.web", "portal.http", "p
             "portal.presentation", "portal.labels")  # fmt: skip
 WEB_STATE = ("flask.request", "flask.render_template", "flask.g", "flask.session",
              "flask_login.current_user")  # fmt: skip
-API_SHARED = ("portal.blueprints.api", "portal.blueprints.api.serialise")
+API_SHARED = (
+    "portal.blueprints.api",
+    "portal.blueprints.api.serialise",
+    "portal.blueprints.api.operations",
+)
 
 
 def module_name(path: Path) -> str:
@@ -97,7 +101,10 @@ def crosses(module: str, name: str) -> bool:
     if module != "portal.blueprints.api" and blueprint_of(module) == "api":
         # An API module takes only what the package shares; the package imports its routes.
         target = name if name in MODULES else name.rpartition(".")[0]
-        return not (target in API_SHARED or target.startswith("portal.blueprints.api.openapi"))
+        return not (
+            target in API_SHARED
+            or target.startswith(("portal.blueprints.api.schemas", "portal.blueprints.api.openapi"))
+        )
     return False
 
 

@@ -8,10 +8,11 @@ from flask import Blueprint, g, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select
 
+from portal.blueprints.api.operations import json_object, page_args  # noqa: F401 (re-exported)
 from portal.db import db_session
 from portal.models import User
 from portal.services import paging, tokens
-from portal.services.errors import InvalidInput, NotFound, PortalError, ValidationFailed
+from portal.services.errors import NotFound, PortalError, ValidationFailed
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -47,21 +48,10 @@ def api_user() -> User:
     return g.api_user
 
 
-def page_args() -> tuple[int, int]:
-    """``page`` (from 1) and ``per_page`` (1..200) from the query string."""
-    try:
-        page = int(request.args.get("page", 1))
-        per_page = int(request.args.get("per_page", DEFAULT_PER_PAGE))
-    except ValueError as exc:
-        raise InvalidInput(_l("page and per_page must be whole numbers.")) from exc
-    if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
-        raise InvalidInput(_l("page must be at least 1 and per_page between 1 and 200."))
-    return page, per_page
-
-
 def requested_page(statement: Select) -> paging.Page:
     """The page of ``statement``'s rows that the query string asks for."""
-    return paging.page_of(db_session(), statement, *page_args())
+    asked = page_args()
+    return paging.page_of(db_session(), statement, asked.page, asked.per_page)
 
 
 def list_envelope(statement: Select, serialise) -> dict:
@@ -76,10 +66,10 @@ def list_envelope(statement: Select, serialise) -> dict:
 
 def list_page(items: list, serialise) -> dict:
     """The requested page of an already loaded list: ``{"items", "total", "page"}``."""
-    page, per_page = page_args()
-    start = (page - 1) * per_page
-    chosen = items[start : start + per_page]
-    return {"items": [serialise(item) for item in chosen], "total": len(items), "page": page}
+    asked = page_args()
+    start = (asked.page - 1) * asked.per_page
+    chosen = items[start : start + asked.per_page]
+    return {"items": [serialise(item) for item in chosen], "total": len(items), "page": asked.page}
 
 
 def whole_number(text: str) -> int | None:
@@ -88,14 +78,6 @@ def whole_number(text: str) -> int | None:
     (``str.isdigit`` accepts "²", which ``int`` refuses; ten digits overflow SQL integers.)
     """
     return int(text) if _WHOLE_NUMBER.fullmatch(text) else None
-
-
-def json_object() -> dict:
-    """The request body as a JSON object; InvalidInput (400) for anything else."""
-    data = request.get_json(force=True, silent=True)
-    if not isinstance(data, dict):
-        raise InvalidInput(_l("The request body must be a JSON object."))
-    return data
 
 
 def unknown_fields(data: dict, allowed: set[str]) -> dict[str, str]:

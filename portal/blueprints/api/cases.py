@@ -2,97 +2,98 @@
 
 from __future__ import annotations
 
-from flask import request, url_for
-from flask_babel import lazy_gettext as _l
+from flask import url_for
 from sqlalchemy import select
 
-from portal.blueprints.api import (
-    api_user,
-    bp,
-    check,
-    json_object,
-    list_envelope,
-    unknown_fields,
-    whole_number,
+from portal.blueprints.api import api_user, bp, list_envelope
+from portal.blueprints.api.operations import ListOf, operation
+from portal.blueprints.api.schemas import cases as schemas
+from portal.blueprints.api.schemas.cases import (
+    CandidateList,
+    CaseCreate,
+    CaseListQuery,
+    CaseSummary,
+    CaseUpdate,
+    DuplicateCandidatesError,
+    PersonCheck,
 )
 from portal.blueprints.api.serialise import org_ref
 from portal.db import db_session
 from portal.http import client_ip, requester
 from portal.models import Case, Organisation, Person, PhaseChange
-from portal.pipeline import with_case
+from portal.pipeline import requires, with_case
 from portal.services import access, cases, dedup
-from portal.services.errors import InvalidInput
-
-CHECK_FIELDS = {"given_name", "family_name", "birth_date"}
-CREATE_FIELDS = {"person", "focus_areas", "confirm_new_person"}
-UPDATE_FIELDS = {"phase", "focus_areas"}
-MINE_VALUES = {"": False, "0": False, "false": False, "1": True, "true": True}
 
 
 @bp.post("/persons/check")
-def check_person():
+@requires(access.CREATE_CASE)
+@operation(
+    "Find persons who probably have a case already",
+    description="Spelling variants, transliterations and swapped day/month are found. "
+    "Only metadata is returned. For caseworkers and coordinators.",
+    body=PersonCheck,
+    returns=CandidateList,
+    errors={403: None},
+)
+def check_person(body: PersonCheck):
     """Likely existing persons with this name and birth date: metadata only."""
-    access.require(api_user(), access.CREATE_CASE)
-    data = json_object()
-    errors = unknown_fields(data, CHECK_FIELDS)
-    person: dict = {}
-    for name in ("given_name", "family_name"):
-        value = data.get(name)
-        if not isinstance(value, str) or not value.strip():
-            errors[name] = "required"
-        else:
-            person[name] = " ".join(value.split())
-    try:
-        birth = cases.parse_birth_date(data.get("birth_date"))
-    except ValueError:
-        errors["birth_date"] = "invalid_date"
-    else:
-        person["birth_year"], person["birth_month"], person["birth_day"] = birth
-    check(errors)
+    year, month, day = cases.parse_birth_date(body.birth_date)
+    person = {
+        "given_name": " ".join(body.given_name.split()),
+        "family_name": " ".join(body.family_name.split()),
+        "birth_year": year,
+        "birth_month": month,
+        "birth_day": day,
+    }
     return {"candidates": dedup.find_candidates(db_session(), person)}
 
 
 @bp.post("/cases")
-def create_case():
+@requires(access.CREATE_CASE)
+@operation(
+    "Open a case",
+    description="If the person probably has a case already and `confirm_new_person` is not "
+    "true, nothing is created: 409 with `candidates`.",
+    body=CaseCreate,
+    returns=schemas.Case,
+    status=201,
+    returns_description="The new case",
+    errors={403: None, 409: (DuplicateCandidatesError, "Likely duplicates")},
+)
+def create_case(body: CaseCreate):
     """Open a case; 409 with ``candidates`` when the person probably has one already."""
-    access.require(api_user(), access.CREATE_CASE)
-    data = json_object()
-    errors = unknown_fields(data, CREATE_FIELDS)
-    confirm = data.get("confirm_new_person", False)
-    if not isinstance(confirm, bool):
-        errors["confirm_new_person"] = "must_be_boolean"
-    _check_list(data, "focus_areas", errors)
-    check(errors)
     case = cases.create_case(
-        db_session(), api_user(), person=data.get("person"), focus_areas=data.get("focus_areas"),
-        confirm_new_person=confirm, ip=client_ip(),
+        db_session(), api_user(), person=body.person.model_dump(exclude_none=True),
+        focus_areas=body.focus_areas, confirm_new_person=body.confirm_new_person,
+        ip=client_ip(),
     )  # fmt: skip
     return case_json(case), 201, {"Location": url_for("api.get_case", case_id=case.id)}
 
 
 @bp.get("/cases")
-def list_cases():
+@operation(
+    "Cases whose metadata you may see",
+    query=CaseListQuery,
+    paged=True,
+    returns=ListOf(CaseSummary),
+    errors={400: "Invalid filter or paging parameters; `error.fields`"},
+)
+def list_cases(query: CaseListQuery):
     """The cases whose metadata the user may see, filtered, a page at a time."""
     user = api_user()
-    errors = {}
-    organisation = request.args.get("organisation", "")
-    if organisation and whole_number(organisation) is None:
-        errors["organisation"] = "invalid"
-        organisation = ""  # ids are 1..9 ASCII digits; "²" passes isdigit() but not int()
-    query = cases.parse_case_query({**request.args.to_dict(), "organisation": organisation}, user)
-    errors.update(query.errors)
-    if request.args.get("sort", "") not in {"", *cases.SORTS}:
-        errors["sort"] = "invalid"
-    mine = request.args.get("mine", "").lower()
-    if mine not in MINE_VALUES:
-        errors["mine"] = "invalid"
-    query.mine = MINE_VALUES.get(mine, False)
-    if errors:
-        raise InvalidInput(_l("Please check the input."), fields=errors)
-    return list_envelope(cases.case_list_statement(user, query), case_summary_json)
+    wanted = cases.CaseQuery(
+        phase=query.phase, focus=query.focus, lead_organisation_id=query.organisation,
+        mine=query.mine in ("1", "true"), q=query.q, sort=query.sort,
+    )  # fmt: skip
+    return list_envelope(cases.case_list_statement(user, wanted), case_summary_json)
 
 
 @bp.get("/cases/<int:case_id>")
+@operation(
+    "A case's metadata",
+    description="Coordinators see this for every case of the network.",
+    returns=schemas.Case,
+)
 def get_case(case_id: int):
     """A case's metadata (also for coordinators of other organisations)."""
     return case_json(cases.read_case(db_session(), requester(), case_id))
@@ -101,26 +102,16 @@ def get_case(case_id: int):
 @bp.patch("/cases/<int:case_id>")
 # Whoever may see the case here (coordinators too) learns "forbidden", others "not found".
 @with_case(access.EDIT_CASE, visible=access.READ_CASE_METADATA)
-def update_case(case: Case):
+@operation(
+    "Change the phase or the focus areas", body=CaseUpdate, returns=schemas.Case, errors={403: None}
+)
+def update_case(case: Case, body: CaseUpdate):
     """Change the phase and/or focus areas."""
-    user = api_user()
-    data = json_object()
-    errors = unknown_fields(data, UPDATE_FIELDS)
-    if data.get("phase") is not None and not isinstance(data["phase"], str):
-        errors["phase"] = "invalid"
-    _check_list(data, "focus_areas", errors)
-    check(errors)
     cases.update_case(
-        db_session(), user, case, phase=data.get("phase"), focus_areas=data.get("focus_areas"),
+        db_session(), api_user(), case, phase=body.phase, focus_areas=body.focus_areas,
         ip=client_ip(),
     )  # fmt: skip
     return case_json(case)
-
-
-def _check_list(data: dict, name: str, errors: dict[str, str]) -> None:
-    """An optional list must be a list (or null) when given."""
-    if data.get(name) is not None and not isinstance(data[name], list):
-        errors[name] = "must_be_list"
 
 
 # ---------------------------------------------------------------- serialisers
@@ -156,9 +147,9 @@ def case_summary_json(case: Case) -> dict:
         "phase": case.phase,
         "lead_organisation": org_ref(case.lead_organisation),
         "focus_areas": list(case.focus_areas or []) if full else None,
-        "created_at": case.created_at.isoformat(),
-        "updated_at": case.updated_at.isoformat(),
-        "closed_at": case.closed_at.isoformat() if case.closed_at else None,
+        "created_at": case.created_at,
+        "updated_at": case.updated_at,
+        "closed_at": case.closed_at,
     }
 
 
@@ -182,6 +173,6 @@ def phase_change_json(change: PhaseChange) -> dict:
     return {
         "from_phase": change.from_phase,
         "to_phase": change.to_phase,
-        "at": change.at.isoformat(),
+        "at": change.at,
         "user": None if user is None else {"id": user.id, "name": user.name},
     }

@@ -1,354 +1,231 @@
-"""The OpenAPI 3.1 description of ``/api/v1``; a test checks it matches the routes."""
+"""The OpenAPI 3.1 document of ``/api/v1``, generated from the routes and their declarations.
+
+Every route of the blueprint is described by the :class:`~operations.Operation` its view
+declares (summary, parameters, bodies, responses); the component schemas are the pydantic
+models that validate the input and serialise the output.
+"""
 
 from __future__ import annotations
 
-from flask import jsonify
+import re
+from typing import Any
+
+from flask import current_app
+from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema, models_json_schema
+from werkzeug.routing import Rule
 
 from portal.blueprints.api import bp
-from portal.blueprints.api.openapi_agreements import AGREEMENT_PATHS, AGREEMENT_SCHEMAS
-from portal.blueprints.api.openapi_common import (
-    CASE_ID,
-    INVALID,
-    NOT_ALLOWED,
-    NOT_FOUND,
-    NOT_OBJECT,
-    PAGING,
-    UNAUTHENTICATED,
-    created,
-    error,
-    id_param,
-    json_response,
-    list_of,
-    query_param,
-    request_body,
-)
-from portal.blueprints.api.openapi_followups import FOLLOWUP_PATHS, FOLLOWUP_SCHEMAS
-from portal.blueprints.api.openapi_printing import PRINTING_PATHS, PRINTING_SCHEMAS
-from portal.blueprints.api.openapi_schemas import SCHEMAS, ref
-from portal.blueprints.api.openapi_sharing import SHARING_PATHS, SHARING_SCHEMAS
-from portal.models import FOCUS_AREAS, PHASES
-from portal.services.cases import SORTS
+from portal.blueprints.api.openapi_legacy import SPEC as LEGACY
+from portal.blueprints.api.operations import ERRORS, Body, File, ListOf, Operation, Paging
+from portal.blueprints.api.schemas import Error
 
-DOCUMENT_ID = id_param("document_id", "The document")
-VERSION_NUMBER = id_param("number", "The version number (1..current_version)")
-UPLOAD_ERRORS = {
-    "413": error("The file is larger than the configured limit"),
-    "415": error("The content is none of PDF, DOCX, ODT, TXT, JPEG, PNG, TIFF"),
+COMPONENTS = "#/components/schemas/{model}"
+PATH_PARAMETERS = {
+    "case_id": "The case",
+    "document_id": "The document",
+    "number": "The version number (1..current_version)",
+    "consent_id": "The consent",
+    "followup_id": "The follow-up",
 }
-CONFLICT = error(
-    "`base_version` is stale: someone saved a newer version; `error.fields.current_version`"
-)
-
-
-SPEC = {
-    "openapi": "3.1.0",
-    "info": {
-        "title": "KIM Portal API",
-        "version": "1",
-        "description": "Cases, documents, consents and search of the KIM Portal. "
-        "Every endpoint applies the same access rule as the web pages.",
-    },
-    "servers": [{"url": "/api/v1"}],
-    "security": [{"bearer": []}],
-    "paths": {
-        "/me": {
-            "get": {
-                "summary": "The token's user",
-                "operationId": "getMe",
-                "responses": {
-                    "200": json_response({"$ref": "#/components/schemas/User"}),
-                    "401": UNAUTHENTICATED,
-                },
-            }
-        },
-        "/organisations": {
-            "get": {
-                "summary": "All organisations of the network",
-                "operationId": "listOrganisations",
-                "parameters": PAGING,
-                "responses": {
-                    "200": json_response(list_of("#/components/schemas/Organisation")),
-                    "400": error("Invalid paging parameters"),
-                    "401": UNAUTHENTICATED,
-                },
-            }
-        },
-        "/persons/check": {
-            "post": {
-                "summary": "Find persons who probably have a case already",
-                "description": "Spelling variants, transliterations and swapped day/month "
-                "are found. Only metadata is returned. For caseworkers and coordinators.",
-                "operationId": "checkPerson",
-                "requestBody": request_body(ref("PersonCheck")),
-                "responses": {
-                    "200": json_response(ref("CandidateList")),
-                    "400": NOT_OBJECT,
-                    "401": UNAUTHENTICATED,
-                    "403": NOT_ALLOWED,
-                    "422": INVALID,
-                },
-            }
-        },
-        "/cases": {
-            "get": {
-                "summary": "Cases whose metadata you may see",
-                "operationId": "listCases",
-                "parameters": [
-                    query_param(
-                        "phase", {"type": "string", "enum": list(PHASES)}, "Only this phase"
-                    ),
-                    query_param(
-                        "focus", {"type": "string", "enum": list(FOCUS_AREAS)}, "With this focus"
-                    ),
-                    query_param(
-                        "organisation",
-                        {"type": "integer", "minimum": 0},
-                        "Led by this organisation",
-                    ),
-                    query_param(
-                        "q",
-                        {"type": "string", "maxLength": 200},
-                        "Part of the person's name or the reference",
-                    ),
-                    query_param(
-                        "mine",
-                        {"type": "string", "enum": ["0", "1", "true", "false"]},
-                        "Only cases you lead",
-                    ),
-                    query_param(
-                        "sort",
-                        {"type": "string", "enum": list(SORTS), "default": "updated"},
-                        "Order of the list",
-                    ),
-                    *PAGING,
-                ],
-                "responses": {
-                    "200": json_response(list_of("#/components/schemas/CaseSummary")),
-                    "400": error("Invalid filter or paging parameters; `error.fields`"),
-                    "401": UNAUTHENTICATED,
-                },
-            },
-            "post": {
-                "summary": "Open a case",
-                "description": "If the person probably has a case already and "
-                "`confirm_new_person` is not true, nothing is created: 409 with `candidates`.",
-                "operationId": "createCase",
-                "requestBody": request_body(ref("CaseCreate")),
-                "responses": {
-                    "201": created(ref("Case"), "The new case"),
-                    "400": NOT_OBJECT,
-                    "401": UNAUTHENTICATED,
-                    "403": NOT_ALLOWED,
-                    "409": json_response(ref("DuplicateCandidatesError"), "Likely duplicates"),
-                    "422": INVALID,
-                },
-            },
-        },
-        "/cases/{case_id}": {
-            "get": {
-                "summary": "A case's metadata",
-                "description": "Coordinators see this for every case of the network.",
-                "operationId": "getCase",
-                "parameters": [CASE_ID],
-                "responses": {
-                    "200": json_response(ref("Case")),
-                    "401": UNAUTHENTICATED,
-                    "404": NOT_FOUND,
-                },
-            },
-            "patch": {
-                "summary": "Change the phase or the focus areas",
-                "operationId": "updateCase",
-                "parameters": [CASE_ID],
-                "requestBody": request_body(ref("CaseUpdate")),
-                "responses": {
-                    "200": json_response(ref("Case")),
-                    "400": NOT_OBJECT,
-                    "401": UNAUTHENTICATED,
-                    "403": NOT_ALLOWED,
-                    "404": NOT_FOUND,
-                    "422": INVALID,
-                },
-            },
-        },
-        "/cases/{case_id}/documents": {
-            "get": {
-                "summary": "The case's documents you may see",
-                "operationId": "listDocuments",
-                "parameters": [CASE_ID, *PAGING],
-                "responses": {
-                    "200": json_response(list_of("#/components/schemas/DocumentSummary")),
-                    "400": error("Invalid paging parameters"),
-                    "401": UNAUTHENTICATED,
-                    "404": NOT_FOUND,
-                },
-            },
-            "post": {
-                "summary": "Add a document with version 1",
-                "description": "JSON for notes, assessments and agreements; "
-                "multipart/form-data with the file in `file` for uploads.",
-                "operationId": "createDocument",
-                "parameters": [CASE_ID],
-                "requestBody": request_body(
-                    {
-                        "oneOf": [
-                            ref("NoteCreate"),
-                            ref("AssessmentCreate"),
-                            ref("AgreementCreate"),
-                        ]
-                    },
-                    ref("FileUpload"),
-                ),
-                "responses": {
-                    "201": created(ref("Document"), "The new document"),
-                    "400": error("The body is not a JSON object, or the file is hostile"),
-                    "401": UNAUTHENTICATED,
-                    "403": NOT_ALLOWED,
-                    "404": NOT_FOUND,
-                    **UPLOAD_ERRORS,
-                    "422": INVALID,
-                },
-            },
-        },
-        "/documents/{document_id}": {
-            "get": {
-                "summary": "A document with its version list",
-                "operationId": "getDocument",
-                "parameters": [DOCUMENT_ID],
-                "responses": {
-                    "200": json_response(ref("Document")),
-                    "401": UNAUTHENTICATED,
-                    "404": NOT_FOUND,
-                },
-            }
-        },
-        "/documents/{document_id}/versions": {
-            "post": {
-                "summary": "Save a new version",
-                "description": "The body of the document's type plus `base_version`, the "
-                "version the edit started from. `type` and `visibility` cannot change.",
-                "operationId": "addVersion",
-                "parameters": [DOCUMENT_ID],
-                "requestBody": request_body(
-                    {
-                        "oneOf": [
-                            ref("NoteVersion"),
-                            ref("AssessmentVersion"),
-                            ref("AgreementVersion"),
-                        ]
-                    },
-                    ref("FileVersionUpload"),
-                ),
-                "responses": {
-                    "201": created(ref("Version"), "The new version"),
-                    "400": error("The body is not a JSON object, or the file is hostile"),
-                    "401": UNAUTHENTICATED,
-                    "403": NOT_ALLOWED,
-                    "404": NOT_FOUND,
-                    "409": CONFLICT,
-                    **UPLOAD_ERRORS,
-                    "422": INVALID,
-                },
-            }
-        },
-        "/documents/{document_id}/versions/{number}": {
-            "get": {
-                "summary": "One version with its text, fields or file description",
-                "operationId": "getVersion",
-                "parameters": [DOCUMENT_ID, VERSION_NUMBER],
-                "responses": {
-                    "200": json_response(ref("Version")),
-                    "401": UNAUTHENTICATED,
-                    "404": NOT_FOUND,
-                },
-            }
-        },
-        "/documents/{document_id}/versions/{number}/content": {
-            "get": {
-                "summary": "The stored file of an upload version",
-                "description": "Always `Content-Disposition: attachment` with `filename` and "
-                "`filename*` (RFC 6266/5987), `X-Content-Type-Options: nosniff`.",
-                "operationId": "getVersionContent",
-                "parameters": [DOCUMENT_ID, VERSION_NUMBER],
-                "responses": {
-                    "200": {
-                        "description": "The file, with its detected media type",
-                        "headers": {
-                            "Content-Disposition": {"schema": {"type": "string"}},
-                            "ETag": {"schema": {"type": "string"}},
-                        },
-                        "content": {
-                            "application/octet-stream": {
-                                "schema": {"type": "string", "format": "binary"}
-                            }
-                        },
-                    },
-                    "401": UNAUTHENTICATED,
-                    "404": error("Unknown, not visible, or not an upload"),
-                },
-            }
-        },
-        "/documents/{document_id}/diff": {
-            "get": {
-                "summary": "What changed between two versions",
-                "operationId": "diffVersions",
-                "parameters": [
-                    DOCUMENT_ID,
-                    query_param("from", {"type": "integer", "minimum": 1}, "Older version", True),
-                    query_param("to", {"type": "integer", "minimum": 1}, "Newer version", True),
-                ],
-                "responses": {
-                    "200": json_response(ref("Diff")),
-                    "400": error("`from` or `to` missing or not a number; `error.fields`"),
-                    "401": UNAUTHENTICATED,
-                    "404": NOT_FOUND,
-                },
-            }
-        },
-        "/documents/{document_id}/restore": {
-            "post": {
-                "summary": "Restore an old version as a new version",
-                "operationId": "restoreVersion",
-                "parameters": [DOCUMENT_ID],
-                "requestBody": request_body(ref("Restore")),
-                "responses": {
-                    "201": created(ref("Version"), "The new version, equal to the old one"),
-                    "400": NOT_OBJECT,
-                    "401": UNAUTHENTICATED,
-                    "403": NOT_ALLOWED,
-                    "404": error("Unknown or invisible document, or no such version"),
-                    "409": CONFLICT,
-                    "422": INVALID,
-                },
-            }
-        },
-        **SHARING_PATHS,
-        **PRINTING_PATHS,
-        **AGREEMENT_PATHS,
-        **FOLLOWUP_PATHS,
-        "/openapi.json": {
-            "get": {
-                "summary": "This document",
-                "operationId": "getOpenApi",
-                "security": [],
-                "responses": {"200": json_response({"type": "object"})},
-            }
-        },
-    },
-    "components": {
-        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        "schemas": {
-            **SCHEMAS,
-            **SHARING_SCHEMAS,
-            **PRINTING_SCHEMAS,
-            **AGREEMENT_SCHEMAS,
-            **FOLLOWUP_SCHEMAS,
-        },
-    },
+INFO = {
+    "title": "KIM Portal API",
+    "version": "1",
+    "description": "Cases, documents, consents and search of the KIM Portal. "
+    "Every endpoint applies the same access rule as the web pages.",
 }
+
+
+class _Schemas(GenerateJsonSchema):
+    """JSON Schema without the titles pydantic derives from field names (noise for readers)."""
+
+    def field_title_should_be_set(self, schema) -> bool:
+        return False
 
 
 @bp.get("/openapi.json")
 def openapi():
     """The OpenAPI document."""
-    return jsonify(SPEC)
+    return _document(bp.url_prefix)
+
+
+def _document(prefix: str) -> dict:
+    """Built once per application (its routes do not change while it runs)."""
+    if "portal.openapi" not in current_app.extensions:
+        rules = [
+            (rule, current_app.view_functions[rule.endpoint])
+            for rule in current_app.url_map.iter_rules()
+            if rule.rule.startswith(prefix + "/")
+        ]
+        current_app.extensions["portal.openapi"] = _build(prefix, rules)
+    return current_app.extensions["portal.openapi"]
+
+
+def _build(prefix: str, rules) -> dict:
+    """The document for ``rules`` (route, view) below ``prefix``."""
+    paths: dict[str, dict] = {}
+    models: list[tuple[type[BaseModel], str]] = [(Error, "serialization")]
+    for rule, view in sorted(rules, key=lambda item: item[0].rule):
+        path = re.sub(r"<(?:[a-z_]+:)?([a-z_]+)>", r"{\1}", rule.rule[len(prefix) :])
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            method = method.lower()
+            spec: Operation | None = getattr(view, "operation", None)
+            if spec is None:
+                paths.setdefault(path, {})[method] = LEGACY["paths"][path][method]
+                continue
+            name = view.__name__
+            paths.setdefault(path, {})[method] = _operation(spec, name, rule, models)
+    _, schemas = models_json_schema(models, ref_template=COMPONENTS, schema_generator=_Schemas)
+    return {
+        "openapi": "3.1.0",
+        "info": INFO,
+        "servers": [{"url": prefix}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {**LEGACY["components"]["schemas"], **schemas.get("$defs", {})},
+        },
+    }
+
+
+def _operation(spec: Operation, name: str, rule: Rule, models: list) -> dict:
+    """One operation object; the models it names are added to ``models``."""
+    result: dict[str, Any] = {
+        "summary": spec.summary,
+        "operationId": spec.operation_id or _camel(name),
+    }
+    if spec.description:
+        result["description"] = spec.description
+    parameters = [_path_parameter(arg) for arg in rule.arguments if arg in PATH_PARAMETERS]
+    parameters += _query_parameters(spec)
+    if parameters:
+        result["parameters"] = parameters
+    if spec.body is not None:
+        result["requestBody"] = _request_body(spec.body, models)
+    if spec.public:
+        result["security"] = []
+    result["responses"] = _responses(spec, rule, models)
+    return result
+
+
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(part.title() for part in rest)
+
+
+def _path_parameter(name: str) -> dict:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": PATH_PARAMETERS[name],
+        "schema": {"type": "integer", "minimum": 1},
+    }
+
+
+def _query_parameters(spec: Operation) -> list[dict]:
+    parameters = []
+    for model in (spec.query, Paging if spec.paged else None):
+        if model is None:
+            continue
+        schema = model.model_json_schema(schema_generator=_Schemas)
+        required = set(schema.get("required", []))
+        for name, field_schema in schema["properties"].items():
+            description = field_schema.pop("description", None)
+            parameter = {"name": name, "in": "query", "required": name in required}
+            if description:
+                parameter["description"] = description
+            parameters.append({**parameter, "schema": _not_null(field_schema)})
+    return parameters
+
+
+def _not_null(schema: dict) -> dict:
+    """A query parameter's schema: a query string has no null (absent is the default)."""
+    choices = [choice for choice in schema.get("anyOf", []) if choice != {"type": "null"}]
+    if len(choices) == 1:
+        schema = {**{k: v for k, v in schema.items() if k != "anyOf"}, **choices[0]}
+    return {k: v for k, v in schema.items() if not (k == "default" and v is None)}
+
+
+def _ref(model: type[BaseModel], mode: str, models: list) -> dict:
+    models.append((model, mode))
+    return {"$ref": COMPONENTS.format(model=model.__name__)}
+
+
+def _request_body(body: type[BaseModel] | Body, models: list) -> dict:
+    if isinstance(body, Body):
+        choices = [_ref(model, "validation", models) for model in body.json]
+        content = {
+            "application/json": {"schema": choices[0] if len(choices) == 1 else {"oneOf": choices}}
+        }
+        if body.multipart is not None:
+            content["multipart/form-data"] = {"schema": _ref(body.multipart, "validation", models)}
+    else:
+        content = {"application/json": {"schema": _ref(body, "validation", models)}}
+    return {"required": True, "content": content}
+
+
+def _responses(spec: Operation, rule: Rule, models: list) -> dict:
+    responses = {str(spec.status): _success(spec, models)}
+    statuses = dict.fromkeys(
+        status
+        for status, applies in (
+            (400, spec.body is not None or spec.query is not None or spec.paged),
+            (401, not spec.public),
+            (404, any(arg in PATH_PARAMETERS for arg in rule.arguments)),
+            (422, isinstance(spec.body, (type, Body))),
+        )
+        if applies
+    )
+    statuses.update(dict.fromkeys(spec.errors))
+    for status in sorted(statuses):
+        declared = spec.errors.get(status)
+        responses[str(status)] = _error(declared, status, models)
+    return responses
+
+
+def _success(spec: Operation, models: list) -> dict:
+    returns = spec.returns
+    if isinstance(returns, File):
+        binary = {"schema": {"type": "string", "format": "binary"}}
+        return {
+            "description": spec.returns_description,
+            "headers": {header: {"schema": {"type": "string"}} for header in returns.headers},
+            "content": {media_type: binary for media_type in returns.media_types},
+        }
+    if isinstance(returns, ListOf):
+        schema = {
+            "type": "object",
+            "required": ["items", "total", "page"],
+            "properties": {
+                "items": {"type": "array", "items": _ref(returns.item, "serialization", models)},
+                "total": {"type": "integer"},
+                "page": {"type": "integer"},
+            },
+        }
+    elif returns is None:
+        schema = {"type": "object"}
+    else:
+        schema = _ref(returns, "serialization", models)
+    response = {
+        "description": spec.returns_description,
+        "content": {"application/json": {"schema": schema}},
+    }
+    if spec.status == 201:
+        response["headers"] = {
+            "Location": {"description": "URL of the new resource", "schema": {"type": "string"}}
+        }
+    return response
+
+
+def _error(declared: Any, status: int, models: list) -> dict:
+    """An error response: the API's error object, or ``(model, description)`` when declared."""
+    model: type[BaseModel] = Error
+    description = declared
+    if isinstance(declared, tuple):
+        model, description = declared
+    return {
+        "description": description or ERRORS[status],
+        "content": {"application/json": {"schema": _ref(model, "serialization", models)}},
+    }
