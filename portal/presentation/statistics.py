@@ -18,7 +18,7 @@ from markupsafe import Markup, escape
 
 from portal import labels
 from portal.services.csvfile import csv_document
-from portal.services.statistics import Row, Table, published_values
+from portal.services.statistics.tables import Row, Table, published_values
 
 BAR_FILL = "#0b4f6c"
 TEXT_FILL = "#1b1f23"
