@@ -33,33 +33,43 @@ from portal.services import access, agreements, cases, documents, followups
 from portal.services.errors import PortalError
 
 
-def _loader(param: str, name: str, load: Callable, visible: str):
-    """A decorator factory: ``@with_x(action)`` loads the object ``param`` names."""
+class Loader:
+    """Loads the object a URL names, for the requesting user, and checks an action on it.
 
-    def with_object(action: str | None = None, *, visible: str = visible):
+    ``@with_x(action)`` decorates a view: it gets the object instead of its id. Where no
+    view runs (an error handler), ``with_x.load(id, action)`` does the same.
+    """
+
+    def __init__(self, param: str, name: str, load: Callable, visible: str) -> None:
+        self.param, self.name, self._load, self.visible = param, name, load, visible
+
+    def load(self, ident: int, action: str | None = None, visible: str | None = None):
+        """The object ``ident``: NotFound unless visible, AccessDenied unless ``action``."""
+        user = requester().user
+        target = self._load(db_session(), user, ident, visible or self.visible)
+        if action is not None:
+            access.require(user, action, target)
+        return target
+
+    def __call__(self, action: str | None = None, *, visible: str | None = None):
         def decorate(view):
             @wraps(view)
             def load_then_view(**kwargs):
-                user = requester().user
-                target = load(db_session(), user, kwargs.pop(param), visible)
-                if action is not None:
-                    access.require(user, action, target)
-                return view(**{name: target}, **kwargs)
+                target = self.load(kwargs.pop(self.param), action, visible)
+                return view(**{self.name: target}, **kwargs)
 
             return load_then_view
 
         return decorate
 
-    return with_object
-
 
 # ``@with_case(access.EDIT_CASE)``: the view gets ``case``; 404 unless the user may read it
 # (``visible=`` another action: e.g. READ_CASE_METADATA for coordinators), 403 unless they
 # may edit it.
-with_case = _loader("case_id", "case", cases.get_case, access.READ_CASE)
-with_document = _loader("document_id", "document", documents.get_document, access.READ_DOCUMENT)
-with_agreement = _loader("document_id", "document", agreements.get_agreement, access.READ_DOCUMENT)
-with_followup = _loader("followup_id", "followup", followups.get_followup, access.READ_FOLLOWUP)
+with_case = Loader("case_id", "case", cases.get_case, access.READ_CASE)
+with_document = Loader("document_id", "document", documents.get_document, access.READ_DOCUMENT)
+with_agreement = Loader("document_id", "document", agreements.get_agreement, access.READ_DOCUMENT)
+with_followup = Loader("followup_id", "followup", followups.get_followup, access.READ_FOLLOWUP)
 
 
 def requires(action: str):

@@ -1,59 +1,27 @@
-"""Document pages: writing, versions, diff, restore, conflicts, uploads and downloads.
-
-Every view loads the document (or case) through the services, which check access
-and answer NotFound for what the user may not see; saving goes through the services too.
-"""
+"""Writing documents: the editor for a new document or a new version, and conflicts."""
 
 from __future__ import annotations
 
-import re
-
-from flask import (
-    Blueprint,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from portal.blueprints.documents import bp, organisation_names, signature_of
 from portal.db import db_session
-from portal.downloads import INLINE_TYPES, send_version_file
 from portal.forms import documents as forms
-from portal.forms.documents import RestoreForm, editor_form
-from portal.http import client_ip, error_response, requester, save_context
+from portal.forms.documents import editor_form
+from portal.http import client_ip, error_response, save_context
 from portal.labels import DOCUMENT_TYPE_LABELS
 from portal.models import Case, Document, DocumentVersion
 from portal.pipeline import refused, shown_at, with_case, with_document
-from portal.services import (
-    access,
-    accounts,
-    agreements,
-    cases,
-    diff,
-    documents,
-    related,
-    search,
-)
+from portal.services import access, accounts, diff, documents, related
 from portal.services.documents import VersionConflict
 from portal.services.errors import InvalidInput, NotFound, PortalError, ValidationFailed
 from portal.services.filetypes import HostileFile, UnsupportedFile
 from portal.services.storage import UploadTooLarge
 
-bp = Blueprint("documents", __name__)
-
 UPLOAD_ERRORS = (UploadTooLarge, UnsupportedFile, HostileFile)
-_WORDS = re.compile(r"\s+|\w+|[^\w\s]")
-
-
-@bp.before_request
-@login_required
-def _require_login() -> None:
-    """Every page here needs a logged-in user."""
 
 
 @bp.route("/cases/<int:case_id>/documents/new", methods=["GET", "POST"])
@@ -66,7 +34,7 @@ def new(case: Case):
         return render_template("documents/choose.html", case=case)
     if doc_type not in forms.EDITORS:
         raise NotFound()
-    organisations = _organisations(doc_type)
+    organisations = organisations_for(doc_type)
     if request.method == "GET":
         title = "" if doc_type == "file" else str(DOCUMENT_TYPE_LABELS[doc_type])
         form = editor_form(doc_type, editing=False, organisations=organisations,
@@ -90,7 +58,7 @@ def new(case: Case):
 def edit(document: Document):
     """Save a new version, starting from the current one; a stale start is a conflict page."""
     session = db_session()
-    organisations = _organisations(document.type)
+    organisations = organisations_for(document.type)
     if request.method == "GET":
         current = documents.get_version(session, document, document.current_version)
         data = forms.form_data(document.type, current, document.current_version)
@@ -140,7 +108,7 @@ def _editor(form, doc_type: str, *, case, document, save):
 def _rebuild(form, doc_type: str, document, data: dict, **overrides):
     """The same editor again, from values instead of the request."""
     return editor_form(
-        doc_type, editing=document is not None, organisations=_organisations(doc_type),
+        doc_type, editing=document is not None, organisations=organisations_for(doc_type),
         formdata=None, data={**data, **overrides},
     )  # fmt: skip
 
@@ -160,9 +128,9 @@ def _editor_page(form, doc_type, case, document, *, status=200, focus=None, row_
         focus=focus,
         row_changed=row_changed,
         errors=forms.error_summary(form),
-        action=_action_url(),
+        action=action_url(),
         elsewhere=elsewhere,
-        signature=_signature(document),
+        signature=signature_of(document),
     ), status
 
 
@@ -189,9 +157,9 @@ def _conflict_page(form, document: Document, content):
         doc_type=document.type,
         errors=[],
         focus=None,
-        org_names=_org_names(document),
+        org_names=organisation_names(document),
         action=url_for("documents.edit", document_id=document.id),
-        signature=_signature(document, saved),
+        signature=signature_of(document, saved),
     ), 409
 
 
@@ -214,20 +182,15 @@ def _changed_by(document: Document, base_number: int, saved, mine) -> dict[str, 
 @bp.errorhandler(RequestEntityTooLarge)
 def _request_too_large(_exc):
     """Flask refused the request body: show the upload form again with the reason."""
-    message = _("The file is larger than %(mb)d MB.", mb=_max_upload_mb())
+    message = _("The file is larger than %(mb)d MB.", mb=max_upload_mb())
     if not current_user.is_authenticated:
         return error_response(413, "too_large", message)
-    session = db_session()
     try:
         if request.endpoint == "documents.new" and request.args.get("type") == "file":
-            case = cases.get_case(session, current_user, request.view_args["case_id"])
-            access.require(current_user, access.EDIT_CASE, case)
+            case = with_case.load(request.view_args["case_id"], access.EDIT_CASE)
             document, data = None, {}
         elif request.endpoint == "documents.edit":
-            document = documents.get_document(
-                session, current_user, request.view_args["document_id"]
-            )
-            access.require(current_user, access.EDIT_DOCUMENT, document)
+            document = with_document.load(request.view_args["document_id"], access.EDIT_DOCUMENT)
             case = document.case
             data = {"title": document.title, "base_version": document.current_version}
         else:
@@ -246,112 +209,19 @@ def _request_too_large(_exc):
     return _editor_page(form, doc_type, case, document, status=413)
 
 
-@bp.get("/documents/<int:document_id>")
-def view(document_id: int):
-    """The current version, the list of versions and the compare form."""
-    return _show(*documents.read_version(db_session(), requester(), document_id))
-
-
-@bp.get("/documents/<int:document_id>/versions/<int:number>")
-def version(document_id: int, number: int):
-    """An earlier (or the current) version."""
-    return _show(*documents.read_version(db_session(), requester(), document_id, number))
-
-
-def _show(document: Document, shown: DocumentVersion):
-    session = db_session()
-    return render_template(
-        "documents/view.html",
-        document=document,
-        case=document.case,
-        version=shown,
-        versions=documents.list_versions(session, document),
-        can_edit=access.can(current_user, access.EDIT_DOCUMENT, document),
-        restore_form=RestoreForm(),
-        org_names=_org_names(document),
-        inline_types=INLINE_TYPES,
-        similar=search.similar(
-            session, current_app.extensions["portal.search"], current_user, shown
-        ),
-        signature=_signature(document, shown),
-    )
-
-
-@bp.get("/documents/<int:document_id>/diff", endpoint="diff")
-def diff_view(document_id: int):
-    """Two versions side by side (``?from=1&to=2``), or field by field for forms."""
-    session = db_session()
-    document, old, new = documents.read_diff(
-        session, requester(), document_id,
-        request.args.get("from", type=int), request.args.get("to", type=int),
-    )  # fmt: skip
-    return render_template(
-        "documents/diff.html",
-        document=document,
-        case=document.case,
-        old=old,
-        new=new,
-        result=diff.diff_versions(old, new),
-        versions=documents.list_versions(session, document),
-        org_names=_org_names(document),
-    )
-
-
-@bp.post("/documents/<int:document_id>/restore")
-@with_document(access.EDIT_DOCUMENT)
-def restore(document: Document):
-    """Save an old version again as the newest one."""
-    session = db_session()
-    form = RestoreForm()
-    if not form.validate_on_submit():
-        raise InvalidInput(_("The form is incomplete. Please reload the page."))
-    try:
-        restored = documents.restore(
-            session, current_user, document, number=form.version.data,
-            base_version=form.base_version.data, ip=client_ip(),
-        )  # fmt: skip
-    except VersionConflict as exc:
-        refused(exc)
-        flash(str(exc.message), "error")
-    else:
-        flash(_("Version %(old)d was restored as version %(new)d.", old=form.version.data,
-                new=restored.number), "success")  # fmt: skip
-    return redirect(url_for("documents.view", document_id=document.id))
-
-
-@bp.get("/documents/<int:document_id>/versions/<int:number>/file")
-def download(document_id: int, number: int):
-    """The file of an upload version; ``?inline=1`` opens PDFs and images in the browser."""
-    shown = documents.read_file(db_session(), requester(), document_id, number)
-    store = current_app.extensions["portal.blobs"]
-    return send_version_file(store, shown, inline=request.args.get("inline") == "1")
-
-
 # ---------------------------------------------------------------- helpers
 
 
-def _organisations(doc_type: str) -> list:
+def organisations_for(doc_type: str) -> list:
+    """The organisations an agreement's goals can name (other editors need none)."""
     return accounts.list_organisations(db_session()) if doc_type == "agreement" else []
 
 
-def _signature(document: Document | None, version: DocumentVersion | None = None):
-    """How an agreement's ``version`` (default: the current one) stands with its signature."""
-    if document is None or document.type != "agreement":
-        return None
-    session = db_session()
-    version = version or documents.get_version(session, document, document.current_version)
-    return agreements.signature(session, document, version)
-
-
-def _org_names(document: Document) -> dict[int, str]:
-    if document.type != "agreement":
-        return {}
-    return {org.id: org.name for org in accounts.list_organisations(db_session())}
-
-
-def _max_upload_mb() -> int:
+def max_upload_mb() -> int:
+    """The configured upload limit, for the message."""
     return current_app.extensions["portal.settings"].max_upload_mb
 
 
-def _action_url() -> str:
+def action_url() -> str:
+    """Where the editor posts to: this very URL."""
     return url_for(request.endpoint, **(request.view_args or {}), **request.args.to_dict())
