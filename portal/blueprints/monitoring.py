@@ -7,8 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from portal.db import db_session
-from portal.forms.documents import parse_date
 from portal.forms.monitoring import GoalStatusForm, SignedScanForm
+from portal.forms.rows import parse_date
 from portal.http import client_ip, requester, save_context
 from portal.models import Document
 from portal.models.base import local_today

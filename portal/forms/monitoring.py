@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, InputRequired, NumberRange
 from wtforms.widgets import HiddenInput
 
 from portal.forms import choices
-from portal.forms.documents import DateInputField, valid_date
+from portal.forms.rows import DateInputField, valid_date
 from portal.labels import GOAL_STATUS_LABELS
 from portal.services.document_fields import MAX_GOALS
 

@@ -11,6 +11,7 @@ from portal.blueprints.documents import bp, organisation_names, signature_of
 from portal.db import db_session
 from portal.forms import documents as forms
 from portal.forms.documents import editor_form
+from portal.forms.rows import row_action
 from portal.http import client_ip, error_response, save_context
 from portal.labels import DOCUMENT_TYPE_LABELS
 from portal.models import Case, Document, DocumentVersion
@@ -81,7 +82,7 @@ def _editor(form, doc_type: str, *, case, document, save):
     """The editor cycle: row buttons re-render, a valid form is saved, errors are shown."""
     status = 200
     if request.method == "POST":
-        changed = forms.row_action(form, request.form)
+        changed = row_action(form, request.form)
         if changed is not None:
             data, focus = changed
             form = _rebuild(form, doc_type, document, data)
