@@ -216,6 +216,21 @@ def inactive_org(make_org, db):
         ({"note": ["a"]}, {"note": "invalid"}),
         ({"expires": "2026-12-31"}, {"expires": "unknown_field"}),
         ({"organisation_id": 1}, {"organisation_id": "unknown_field"}),
+        ({"organisation_ids": [0]}, {"organisation_ids": "unknown_or_inactive"}),
+        (
+            {"organisation_ids": [2**31], "expires": "2026-12-31"},
+            {"organisation_ids": "unknown_or_inactive", "expires": "unknown_field"},
+        ),
+        ({"organisation_ids": None}, {"organisation_ids": "required"}),
+        ({"valid_from": 1}, {"valid_from": "invalid_date"}),
+        (
+            {"organisation_ids": [], "valid_until": "x", "data_categories": ["kochen"]},
+            {
+                "organisation_ids": "required",
+                "valid_until": "invalid_date",
+                "data_categories": "unknown: ['kochen']",
+            },
+        ),
     ],
 )
 def test_invalid_consents_are_422_with_fields(

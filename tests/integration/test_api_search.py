@@ -360,6 +360,11 @@ def test_reindexed_documents_are_found_once_and_as_they_are_now(
         ({"q": "Wohnung", "organisation": "abc"}, {"organisation": "invalid"}),
         ({"q": "Wohnung", "case": "-1"}, {"case": "invalid"}),
         ({"q": "Wohnung", "case": "99999999999999999999"}, {"case": "invalid"}),
+        ({"q": "Wohnung", "case": "0"}, {"case": "invalid"}),
+        ({"q": "Wohnung", "page": "1.5"}, {"page": "invalid"}),
+        ({"q": "Wohnung", "type": ["note", "memo"]}, {"type": "invalid"}),
+        ({"q": "Wohnung", "phase": "x", "from": "x"}, {"phase": "invalid", "from": "invalid_date"}),
+        ({"phase": "x", "page": "0"}, {"q": "required"}),  # the search term first
     ],
 )
 def test_bad_queries_are_400(api, worker, query, fields):
@@ -378,6 +383,8 @@ def test_bad_query_messages_come_from_the_service(api, worker):
     assert message("-nur").startswith("Suchanfrage ungültig")
     assert message("-nur", "en") == "Invalid search query. Check quotes and brackets."
     assert message("") == "Bitte geben Sie einen Suchbegriff ein."
+    response = api(worker).get("/api/v1/search", query_string={"q": " ", "phase": "x"})
+    assert assert_error(response, 400)["message"] == "Bitte geben Sie einen Suchbegriff ein."
     assert message("ab*") == "Vor einem Platzhalter müssen mindestens 3 Buchstaben stehen."
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from portal.blueprints.api import api_user, bp, requested_page
+from portal.blueprints.api.operations import ListOf, operation
+from portal.blueprints.api.schemas import sharing as schemas
 from portal.blueprints.api.serialise import org_ref
 from portal.db import db_session
 from portal.models import AuditEvent, Case, Organisation, User
@@ -14,6 +16,18 @@ from portal.services import access, audit
 
 @bp.get("/cases/<int:case_id>/audit")
 @with_case(visible=access.READ_CASE_METADATA)
+@operation(
+    "The case's audit trail: who did what, when",
+    description="Newest first. For the lead organisation and coordinators of the network. "
+    "Events name the action and the object, never document contents.",
+    paged=True,
+    returns=ListOf(schemas.AuditEvent),
+    errors={
+        400: "Invalid paging parameters",
+        403: "The case is visible (through a consent), but not its trail",
+    },
+    operation_id="listCaseAudit",
+)
 def case_audit(case: Case):
     """The case's audit events, newest first; 403 for partners, 404 for strangers."""
     session = db_session()
@@ -36,7 +50,7 @@ def event_json(event: AuditEvent, user: User | None, organisation: Organisation 
     """An audit event without its details or address: who, which organisation, what, when."""
     return {
         "id": event.id,
-        "at": event.at.isoformat(),
+        "at": event.at,
         "action": event.action,
         "user": None if user is None else {"id": user.id, "email": user.email, "name": user.name},
         "organisation": org_ref(organisation),

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from portal.blueprints.api import (
-    MAX_ID,
-    api_user,
-    bp,
-    check,
-    json_object,
-    list_envelope,
-    unknown_fields,
-)
+from portal.blueprints.api import api_user, bp, list_envelope
+from portal.blueprints.api.operations import ListOf, operation
+from portal.blueprints.api.schemas import sharing as schemas
+from portal.blueprints.api.schemas.sharing import ConsentCreate
 from portal.blueprints.api.serialise import org_ref, user_ref
 from portal.db import db_session
 from portal.http import client_ip
@@ -21,18 +16,27 @@ from portal.models.base import local_today
 from portal.pipeline import with_case
 from portal.services import access, consents
 
-RECORD_FIELDS = {
-    "organisation_ids",
-    "valid_from",
-    "valid_until",
-    "purpose",
-    "data_categories",
-    "note",
-}
+MANAGE_CONSENT_DENIED = (
+    "The case is visible, but only caseworkers and coordinators of its lead organisation "
+    "manage its consents"
+)
+RECORD_ERRORS = (
+    "Validation failed; `error.fields` names each field: `organisation_ids` "
+    "(`required`, `unknown_or_inactive`), `valid_from`/`valid_until` "
+    "(`invalid_date`, `before_valid_from`), `data_categories` (`must_be_list`, "
+    "`unknown: [...]`), `purpose`, `note` (`invalid`), unknown fields (`unknown_field`)"
+)
 
 
 @bp.get("/cases/<int:case_id>/consents")
 @with_case()
+@operation(
+    "The case's consents, revoked and expired ones included",
+    description="Newest first. For everyone who may see the case's documents.",
+    paged=True,
+    returns=ListOf(schemas.Consent),
+    errors={400: "Invalid paging parameters"},
+)
 def list_consents(case: Case):
     """The case's consents, revoked and expired ones included, newest first."""
     statement = (
@@ -45,41 +49,46 @@ def list_consents(case: Case):
 
 @bp.post("/cases/<int:case_id>/consents")
 @with_case(access.MANAGE_CONSENT, visible=access.READ_CASE_METADATA)
-def record_consent(case: Case):
+@operation(
+    "Record a consent (release the case to organisations)",
+    description="The named organisations see the case and its documents (not `internal` "
+    "ones) from `valid_from` until `valid_until`, in search too. For caseworkers and "
+    "coordinators of the lead organisation.",
+    body=ConsentCreate,
+    returns=schemas.Consent,
+    status=201,
+    returns_description="The consent as recorded",
+    errors={403: MANAGE_CONSENT_DENIED, 422: RECORD_ERRORS},
+    location=False,  # a consent has no URL of its own to read it from
+)
+def record_consent(case: Case, body: ConsentCreate):
     """Record a consent: the named organisations see the case's documents from ``valid_from``."""
-    user = api_user()
-    data = json_object()
-    errors = unknown_fields(data, RECORD_FIELDS)
-    ids = data.get("organisation_ids")
-    if isinstance(ids, list) and any(_beyond_ids(i) for i in ids):
-        errors["organisation_ids"] = "unknown_or_inactive"
-    check(errors)
     consent = consents.record(
-        db_session(), user, case, organisation_ids=ids,
-        valid_from=data.get("valid_from"), valid_until=data.get("valid_until"),
-        purpose=_text(data.get("purpose")), note=_text(data.get("note")),
-        data_categories=[] if data.get("data_categories") is None else data["data_categories"],
-        ip=client_ip(),
+        db_session(), api_user(), case, organisation_ids=body.organisation_ids,
+        valid_from=body.valid_from, valid_until=body.valid_until, purpose=body.purpose,
+        note=body.note, data_categories=body.data_categories, ip=client_ip(),
     )  # fmt: skip
     return consent_json(consent), 201
 
 
 @bp.delete("/cases/<int:case_id>/consents/<int:consent_id>")
 @with_case(access.MANAGE_CONSENT, visible=access.READ_CASE_METADATA)
+@operation(
+    "Revoke a consent",
+    description="Access ends at once, on every path (case, documents, contents, search). "
+    "The consent stays in the history with `status` `revoked`; revoking it again changes "
+    "nothing.",
+    returns=schemas.Consent,
+    returns_description="The revoked consent",
+    errors={
+        403: MANAGE_CONSENT_DENIED,
+        404: "Unknown or invisible case, or no such consent of this case",
+    },
+)
 def revoke_consent(case: Case, consent_id: int):
     """Revoke a consent: access ends at once; the consent stays in the history."""
     consent = consents.revoke(db_session(), api_user(), case, consent_id, ip=client_ip())
     return consent_json(consent)
-
-
-def _beyond_ids(value: object) -> bool:
-    """An integer no row can have; asking the database about it would overflow its integers."""
-    return isinstance(value, int) and not isinstance(value, bool) and not 0 < value <= MAX_ID
-
-
-def _text(value: object) -> object:
-    """An optional text: null counts as empty; other non-strings go on to be refused."""
-    return "" if value is None else value
 
 
 # ---------------------------------------------------------------- serialisers
@@ -105,11 +114,11 @@ def consent_json(consent: Consent) -> dict:
         "organisations": [org_ref(org) for org in consent.organisations],
         "purpose": consent.purpose,
         "data_categories": list(consent.data_categories or []),
-        "valid_from": consent.valid_from.isoformat(),
-        "valid_until": consent.valid_until.isoformat() if consent.valid_until else None,
+        "valid_from": consent.valid_from,
+        "valid_until": consent.valid_until,
         "note": consent.note,
-        "recorded_at": consent.recorded_at.isoformat(),
+        "recorded_at": consent.recorded_at,
         "recorded_by": user_ref(consent.recorded_by),
-        "revoked_at": consent.revoked_at.isoformat() if consent.revoked_at else None,
+        "revoked_at": consent.revoked_at,
         "status": consent_status(consent),
     }

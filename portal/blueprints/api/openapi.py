@@ -212,7 +212,7 @@ def _success(spec: Operation, models: list) -> dict:
         "description": spec.returns_description,
         "content": {"application/json": {"schema": schema}},
     }
-    if spec.status == 201:
+    if spec.status == 201 and spec.location:
         response["headers"] = {
             "Location": {"description": "URL of the new resource", "schema": {"type": "string"}}
         }

@@ -80,6 +80,7 @@ class Operation:
     errors: dict[int, Any] = field(default_factory=dict)
     public: bool = False
     operation_id: str | None = None
+    location: bool = True  # a 201 answers with the new resource's URL in ``Location``
 
     def response(self, value: Any) -> Any:
         """``value`` serialised by the declared response model."""

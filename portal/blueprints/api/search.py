@@ -3,35 +3,43 @@
 from __future__ import annotations
 
 from flask import current_app, request
-from flask_babel import lazy_gettext as _l
 
-from portal.blueprints.api import DEFAULT_PER_PAGE, bp
+from portal.blueprints.api import bp
+from portal.blueprints.api.operations import operation
+from portal.blueprints.api.schemas.sharing import FACETS, SearchParameters, SearchResult
 from portal.db import db_session
 from portal.http import requester
 from portal.services import search
-from portal.services.errors import InvalidInput
-
-FACETS = ("type", "phase", "focus", "organisation", "year")
 
 
 @bp.get("/search")
-def search_documents():
+@operation(
+    "Full-text search over the documents you may see",
+    description="Titles, texts (also extracted from uploaded files), person names and case "
+    "references. Every hit is checked with the access policy. The search is audited "
+    "without its words.",
+    query=SearchParameters,
+    returns=SearchResult,
+    errors={
+        400: "Invalid query or filters; `error.fields.q` is `required`, `too_long`, `syntax`, "
+        "`short_prefix` or `nothing_to_search`; `from` and `to` `invalid_date`; other "
+        "fields `invalid`"
+    },
+    operation_id="search",
+)
+def search_documents(query: SearchParameters):
     """One page of hits for ``q`` and the filters, every hit re-checked with the access policy."""
-    if not request.args.get("q", "").strip():
-        raise InvalidInput(_l("Please enter a search term."), fields={"q": "required"})
     args = request.args.copy()
-    if not args.get("per_page"):
-        args["per_page"] = str(DEFAULT_PER_PAGE)
-    query = search.parse_query(args)
-    session = db_session()
+    args["per_page"] = str(query.per_page)  # the API's default, not the web page's
+    wanted = search.parse_query(args)
     found, result = search.search(
-        session, current_app.extensions["portal.search"], requester(), query
+        db_session(), current_app.extensions["portal.search"], requester(), wanted
     )
     return {
         "total": result.total,
         "hits": [hit_json(f, f.document.case.reference) for f in found],
         "facets": {name: result.facets.get(name, {}) for name in FACETS},
-        "page": query.page,
+        "page": wanted.page,
         "incomplete": result.incomplete,
     }
 
