@@ -9,7 +9,6 @@ position when the text was reworded.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from dataclasses import fields as dataclass_fields
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -78,9 +77,6 @@ class Goal:
     def is_overdue(self, today: date) -> bool:
         """True when the goal is still active and its due date has passed."""
         return self.days_overdue(today) > 0
-
-
-GOAL_KEYS = frozenset(f.name for f in dataclass_fields(Goal))  # what a saved goal may hold
 
 
 def goals_of(fields: dict | None) -> list[Goal]:

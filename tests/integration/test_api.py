@@ -390,3 +390,29 @@ def response_schema(spec: dict, path: str, method: str, status: int) -> dict:
     """The JSON schema the OpenAPI document gives for one response."""
     response = spec["paths"][path][method]["responses"][str(status)]
     return response["content"]["application/json"]["schema"]
+
+
+def _keys(node):
+    """Every key of every object in a JSON document."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield key
+            yield from _keys(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _keys(value)
+
+
+def test_openapi_schemas_are_valid_json_schema(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    for schema in spec["components"]["schemas"].values():
+        Draft202012Validator.check_schema(schema)  # raises SchemaError, naming the keyword
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                Draft202012Validator.check_schema(parameter["schema"])
+            for media in operation.get("requestBody", {"content": {}})["content"].values():
+                Draft202012Validator.check_schema(media["schema"])
+            assert operation.get("requestBody", {"content": True})["content"], (method, path)
+    # pydantic's constraint names leak when a constraint cannot be expressed in the schema
+    assert not {"ge", "le", "gt", "lt"} & set(_keys(spec["components"])), "unexpressed limits"

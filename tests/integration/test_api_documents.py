@@ -213,6 +213,12 @@ def test_new_version_may_retitle_but_not_change_type_or_visibility(api, worker, 
         ({"text": "x", "base_version": 1, "fields": {}}, {"fields": "unknown_field"}),
         ({"text": "x", "base_version": 1, "author": "B"}, {"author": "unknown_field"}),
         ({"text": "x", "base_version": 1, "title": 7}, {"title": "must_be_text"}),
+        ({"text": "x", "base_version": None}, {"base_version": "required"}),
+        ({"text": "x", "base_version": 0}, {"base_version": "must_be_positive"}),
+        ({"text": "x", "base_version": 2**31}, {"base_version": "too_large"}),
+        ({"text": "x", "base_version": 1, "title": "T" * 301}, {"title": "too_long"}),
+        ({"text": "x", "base_version": 1, "comment": "C" * 501}, {"comment": "too_long"}),
+        ({"base_version": 1, "fields": {}}, {"fields": "unknown_field"}),  # not also "text"
     ],
 )
 def test_invalid_version_bodies_are_422(api, db, worker, case, body, fields):
@@ -229,6 +235,7 @@ def test_invalid_version_bodies_are_422(api, db, worker, case, body, fields):
         ({"version": "1", "base_version": 1}, {"version": "must_be_integer"}),
         ({"version": 1, "base_version": None}, {"base_version": "required"}),
         ({"version": 1, "base_version": 1, "comment": "x"}, {"comment": "unknown_field"}),
+        ({"version": 0, "base_version": 1}, {"version": "must_be_positive"}),
     ],
 )
 def test_invalid_restore_bodies_are_422(api, worker, case, body, fields):
@@ -400,6 +407,11 @@ def _goal(**changes) -> dict:
         ({**NOTE, "base_version": 1}, {"base_version": "unknown_field"}),
         ({**AGREEMENT, "text": "x"}, {"text": "unknown_field"}),
         ({"type": "file", "title": "Scan"}, {"file": "required"}),
+        ({"type": "note"}, {"title": "required", "text": "required"}),
+        ({"type": "note", "title": "T" * 301, "text": "x"}, {"title": "too_long"}),
+        ({"type": "note", "title": "X", "text": "x", "foo": 1}, {"foo": "unknown_field"}),
+        ({**AGREEMENT, "visibility": "world", "fields": {"goals": [{"status": "done"}]}},
+         {"visibility": "invalid", "fields.goals[0].goal": "required"}),
     ],
 )  # fmt: skip
 def test_invalid_documents_are_422_with_fields(api, db, worker, case, body, fields):
@@ -729,6 +741,10 @@ def test_new_file_version_diff_and_restore(api, spec, worker, case):
          {"text": "unknown_field"}),
         ({"file": (b"x", "x.txt"), "base_version": "1", "visibility": "internal"},
          {"visibility": "cannot_change"}),
+        ({"file": (b"x", "x.txt"), "base_version": "0"}, {"base_version": "must_be_positive"}),
+        ({"file": (b"x", "x.txt"), "base_version": "9999999999"},
+         {"base_version": "must_be_integer"}),
+        ({"file": "x.txt", "base_version": "1"}, {"file": "must_be_file"}),
     ],
 )  # fmt: skip
 def test_invalid_file_versions_are_422(api, worker, case, data, fields):

@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import select
 
 from portal.models import DocumentVersion
-from portal.services import documents
+from portal.services import document_fields, documents
 from portal.services.diff import diff_versions
 from portal.services.documents import Content, VersionConflict
 from portal.services.errors import AccessDenied, NotFound, ValidationFailed
+from portal.services.goals import Goal
 
 
 def test_every_save_adds_an_immutable_version(db, make_user, make_case, make_note, save_ctx):
@@ -155,6 +156,42 @@ def test_invalid_documents_are_refused_with_the_field(
             db, worker, case, doc_type=doc_type, title=title, content=content, ctx=save_ctx
         )
     assert field in caught.value.fields
+
+
+def test_form_fields_are_cleaned_and_saved_in_the_order_goals_read_them():
+    fields = {"signatories": ["  Amina   Haddad ", " "],
+              "goals": [{"status": "done", "goal": " B1 ", "due_date": ""}]}  # fmt: skip
+    cleaned = document_fields.validate("agreement", fields)
+    assert list(cleaned) == ["goals", "signed_on", "signatories"]
+    assert cleaned["signatories"] == ["Amina Haddad"]
+    (goal,) = cleaned["goals"]
+    assert list(goal.items()) == list(Goal.from_fields(goal).as_fields().items())
+    assert (goal["goal"], goal["due_date"], goal["area"]) == ("B1", None, "")
+    assessment = document_fields.validate("assessment", {"housing": None})
+    assert list(assessment) == ["languages", *document_fields.ASSESSMENT_TEXT_FIELDS]
+    assert assessment["housing"] == ""
+
+
+@pytest.mark.parametrize(
+    ("doc_type", "fields", "errors"),
+    [
+        ("agreement", None, {"fields": "must_be_object"}),
+        ("agreement", {"goals": "B1"}, {"fields.goals": "must_be_list"}),
+        ("agreement", {"goals": [{}] * 501}, {"fields.goals": "must_be_list"}),
+        ("agreement", {"goals": ["B1"]}, {"fields.goals[0]": "must_be_object"}),
+        ("agreement", {"signatories": ["A", 1]}, {"fields.signatories": "must_be_list_of_names"}),
+        ("agreement", {"signed_on": "2026-2-3"}, {"fields.signed_on": "invalid_date"}),
+        ("agreement", {"goals": [{"goal": "B1", "responsible_organisation_id": True}]},
+         {"fields.goals[0].responsible_organisation_id": "must_be_integer"}),
+        ("assessment", {"languages": [{"language": " ", "level": "A1"}], "family": 3},
+         {"fields.languages[0].language": "required", "fields.family": "must_be_text"}),
+        ("assessment", {"health": "x" * 20_001}, {"fields.health": "too_long"}),
+    ],
+)  # fmt: skip
+def test_form_fields_are_refused_by_their_path(doc_type, fields, errors):
+    with pytest.raises(ValidationFailed) as caught:
+        document_fields.validate(doc_type, fields)
+    assert caught.value.fields == errors
 
 
 def test_agreement_fields_are_kept_and_diffed_field_by_field(db, make_user, make_case, save_ctx):

@@ -101,10 +101,7 @@ def crosses(module: str, name: str) -> bool:
     if module != "portal.blueprints.api" and blueprint_of(module) == "api":
         # An API module takes only what the package shares; the package imports its routes.
         target = name if name in MODULES else name.rpartition(".")[0]
-        return not (
-            target in API_SHARED
-            or target.startswith(("portal.blueprints.api.schemas", "portal.blueprints.api.openapi"))
-        )
+        return not (target in API_SHARED or target.startswith("portal.blueprints.api.schemas"))
     return False
 
 

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, g, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select
 
-from portal.blueprints.api.operations import json_object, page_args  # noqa: F401 (re-exported)
+from portal.blueprints.api.operations import page_args
 from portal.db import db_session
 from portal.models import User
 from portal.services import paging, tokens
-from portal.services.errors import NotFound, PortalError, ValidationFailed
+from portal.services.errors import NotFound, PortalError
+from portal.services.validation import MAX_INTEGER
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-DEFAULT_PER_PAGE = 50
-MAX_PER_PAGE = 200
-MAX_ID = 2**31 - 1  # the largest id a row can have (SQL INTEGER)
 PUBLIC_ENDPOINTS = {"api.openapi"}
-_WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 
 
 class Unauthenticated(PortalError):
@@ -39,7 +34,7 @@ def _authenticate() -> None:
     if user is None:
         raise Unauthenticated(_l("Missing, invalid or revoked API token."))
     g.api_user = user
-    if any(isinstance(v, int) and v > MAX_ID for v in (request.view_args or {}).values()):
+    if any(isinstance(v, int) and v > MAX_INTEGER for v in (request.view_args or {}).values()):
         raise NotFound()  # no row has such an id, and the database would overflow on it
 
 
@@ -70,25 +65,6 @@ def list_page(items: list, serialise) -> dict:
     start = (asked.page - 1) * asked.per_page
     chosen = items[start : start + asked.per_page]
     return {"items": [serialise(item) for item in chosen], "total": len(items), "page": asked.page}
-
-
-def whole_number(text: str) -> int | None:
-    """``text`` as a non-negative int when it is 1..9 ASCII digits, else None.
-
-    (``str.isdigit`` accepts "²", which ``int`` refuses; ten digits overflow SQL integers.)
-    """
-    return int(text) if _WHOLE_NUMBER.fullmatch(text) else None
-
-
-def unknown_fields(data: dict, allowed: set[str]) -> dict[str, str]:
-    """``{name: "unknown_field"}`` for every key of ``data`` outside ``allowed``."""
-    return {name: "unknown_field" for name in sorted(set(data) - allowed)}
-
-
-def check(errors: dict[str, str]) -> None:
-    """Raise ValidationFailed (422) with ``errors`` as ``fields``, if there are any."""
-    if errors:
-        raise ValidationFailed(_l("Please check the input."), fields=errors)
 
 
 from portal.blueprints.api import (  # noqa: E402,F401  (routes)

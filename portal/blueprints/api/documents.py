@@ -4,16 +4,25 @@ from __future__ import annotations
 
 from flask import current_app, request, url_for
 from flask_babel import lazy_gettext as _l
-from werkzeug.datastructures import FileStorage
 
-from portal.blueprints.api import (
-    api_user,
-    bp,
-    check,
-    json_object,
-    list_page,
-    unknown_fields,
-    whole_number,
+from portal.blueprints.api import api_user, bp, list_page
+from portal.blueprints.api.operations import Body, File, ListOf, json_object, operation
+from portal.blueprints.api.schemas import documents as schemas
+from portal.blueprints.api.schemas.documents import (
+    AgreementCreate,
+    AgreementVersion,
+    AssessmentCreate,
+    AssessmentVersion,
+    Diff,
+    DiffQuery,
+    DocumentSummary,
+    FileUpload,
+    FileVersionUpload,
+    NoteCreate,
+    NoteVersion,
+    Restore,
+    Version,
+    form_data,
 )
 from portal.blueprints.api.serialise import org_ref, version_json, version_summary_json
 from portal.db import db_session
@@ -21,24 +30,33 @@ from portal.downloads import send_version_file
 from portal.http import client_ip, requester, save_context
 from portal.models import Case, Document, DocumentVersion
 from portal.pipeline import with_case, with_document
-from portal.services import access, documents
+from portal.services import access, documents, filetypes
 from portal.services.diff import diff_versions
 from portal.services.documents import Content, Upload
-from portal.services.errors import InvalidInput
+from portal.services.errors import ValidationFailed
+from portal.services.validation import Shape, validated
 
-COMMON_FIELDS = {"title", "visibility"}
-CONTENT_FIELDS = {
-    "note": {"text"},
-    "assessment": {"fields"},
-    "agreement": {"fields"},
-    "file": set(),
+CREATE_MODELS = {"note": NoteCreate, "assessment": AssessmentCreate, "agreement": AgreementCreate}
+VERSION_MODELS = {
+    "note": NoteVersion,
+    "assessment": AssessmentVersion,
+    "agreement": AgreementVersion,
+    "file": FileVersionUpload,
 }
-VERSION_FIELDS = {"base_version", "comment"}
-RESTORE_FIELDS = {"version", "base_version"}
+# What a version carries, by type: a note's text, a form's fields, an upload's file.
+CONTENT_FIELDS = ("text", "fields", "file")
+HOSTILE = "The body is not a JSON object, or the file is hostile"
+CONFLICT = "`base_version` is stale: someone saved a newer version; `error.fields.current_version`"
 
 
 @bp.get("/cases/<int:case_id>/documents")
 @with_case()
+@operation(
+    "The case's documents you may see",
+    paged=True,
+    returns=ListOf(DocumentSummary),
+    errors={400: "Invalid paging parameters"},
+)
 def list_documents(case: Case):
     """The case's documents the user may see, a page at a time."""
     rows = documents.list_documents(db_session(), api_user(), case)
@@ -47,34 +65,30 @@ def list_documents(case: Case):
 
 @bp.post("/cases/<int:case_id>/documents")
 @with_case(access.EDIT_CASE)
+@operation(
+    "Add a document with version 1",
+    description="JSON for notes, assessments and agreements; "
+    "multipart/form-data with the file in `file` for uploads.",
+    body=Body(json=(NoteCreate, AssessmentCreate, AgreementCreate), multipart=FileUpload),
+    returns=schemas.Document,
+    status=201,
+    returns_description="The new document",
+    errors={400: HOSTILE, 403: None, 413: None, 415: None},
+)
 def create_document(case: Case):
     """A new document with version 1: JSON for notes and forms, multipart for files."""
-    user = api_user()
-    data, multipart = _body()
-    if multipart:
-        doc_type = "file"
-        errors = unknown_fields(data, COMMON_FIELDS | {"file"})
-    else:
-        doc_type = data.get("type")
-        known = isinstance(doc_type, str) and doc_type in CONTENT_FIELDS
-        content_fields = CONTENT_FIELDS[doc_type] if known else {"text", "fields"}
-        errors = unknown_fields(data, COMMON_FIELDS | {"type"} | content_fields)
-        if not known:
-            errors["type"] = "required" if doc_type is None else "invalid"
-    visibility = data.get("visibility", "case")
-    if not isinstance(visibility, str):
-        errors["visibility"] = "invalid"
-    content = _content(doc_type, data, errors)
-    check(errors)
+    body = _new_document()
     document = documents.create_document(
-        db_session(), user, case, doc_type=doc_type, title=data.get("title") or "",
-        content=content, ctx=save_context(), visibility=visibility, ip=client_ip(),
+        db_session(), api_user(), case, doc_type=getattr(body, "type", "file"),
+        title=body.title or "", content=_content(body), ctx=save_context(),
+        visibility=body.visibility, ip=client_ip(),
     )  # fmt: skip
     location = url_for("api.get_document", document_id=document.id)
     return document_json(document), 201, {"Location": location}
 
 
 @bp.get("/documents/<int:document_id>")
+@operation("A document with its version list", returns=schemas.Document)
 def get_document(document_id: int):
     """A document with its version list (newest first)."""
     return document_json(documents.read_document(db_session(), requester(), document_id))
@@ -82,33 +96,29 @@ def get_document(document_id: int):
 
 @bp.post("/documents/<int:document_id>/versions")
 @with_document(access.EDIT_DOCUMENT)
+@operation(
+    "Save a new version",
+    description="The body of the document's type plus `base_version`, the version the edit "
+    "started from. `type` and `visibility` cannot change.",
+    body=Body(json=(NoteVersion, AssessmentVersion, AgreementVersion), multipart=FileVersionUpload),
+    returns=Version,
+    status=201,
+    returns_description="The new version",
+    errors={400: HOSTILE, 403: None, 409: CONFLICT, 413: None, 415: None},
+)
 def add_version(document: Document):
     """Save a new version on top of ``base_version``; 409 when that is stale."""
-    user = api_user()
-    data, multipart = _body()
-    allowed = COMMON_FIELDS | VERSION_FIELDS | CONTENT_FIELDS[document.type]
-    if not multipart:
-        allowed.add("type")
-    elif document.type == "file":
-        allowed.add("file")
-    errors = unknown_fields(data, allowed)
-    for name in ("type", "visibility"):
-        if name in data and data[name] != getattr(document, name):
-            errors[name] = "cannot_change"
-    comment = data.get("comment") or ""
-    if not isinstance(comment, str):
-        errors["comment"] = "must_be_text"
-    base_version = _integer(data, "base_version", errors, multipart)
-    content = _content(document.type, data, errors)
-    check(errors)
+    body = _new_version(document)
     version = documents.add_version(
-        db_session(), user, document, base_version=base_version, content=content,
-        ctx=save_context(), title=data.get("title"), comment=comment, ip=client_ip(),
+        db_session(), api_user(), document, base_version=body.base_version,
+        content=_content(body), ctx=save_context(), title=body.title,
+        comment=body.comment or "", ip=client_ip(),
     )  # fmt: skip
     return _created_version(document, version)
 
 
 @bp.get("/documents/<int:document_id>/versions/<int:number>")
+@operation("One version with its text, fields or file description", returns=Version)
 def get_version(document_id: int, number: int):
     """One version: metadata and its text, fields or file description."""
     _document, version = documents.read_version(db_session(), requester(), document_id, number)
@@ -116,6 +126,14 @@ def get_version(document_id: int, number: int):
 
 
 @bp.get("/documents/<int:document_id>/versions/<int:number>/content")
+@operation(
+    "The stored file of an upload version",
+    description="Always `Content-Disposition: attachment` with `filename` and `filename*` "
+    "(RFC 6266/5987), `X-Content-Type-Options: nosniff`.",
+    returns=File(filetypes.SUPPORTED, headers=("Content-Disposition", "ETag")),
+    returns_description="The file, with its detected media type",
+    errors={404: "Unknown, not visible, or not an upload"},
+)
 def get_version_content(document_id: int, number: int):
     """The stored file of an upload version, always as a download."""
     version = documents.read_file(db_session(), requester(), document_id, number)
@@ -123,86 +141,103 @@ def get_version_content(document_id: int, number: int):
 
 
 @bp.get("/documents/<int:document_id>/diff")
-def diff(document_id: int):
+@operation(
+    "What changed between two versions",
+    query=DiffQuery,
+    returns=Diff,
+    errors={400: "`from` or `to` missing or not a number; `error.fields`"},
+    operation_id="diffVersions",
+)
+def diff(document_id: int, query: DiffQuery):
     """What changed between versions ``from`` and ``to``."""
-    errors: dict[str, str] = {}
-    numbers = {}
-    for name in ("from", "to"):
-        value = request.args.get(name, "")
-        numbers[name] = whole_number(value)
-        if numbers[name] is None:
-            errors[name] = "must_be_integer" if value else "required"
-    if errors:
-        raise InvalidInput(_l("Please check the input."), fields=errors)
     document, old, new = documents.read_diff(
-        db_session(), requester(), document_id, numbers["from"], numbers["to"]
+        db_session(), requester(), document_id, query.from_, query.to
     )
     return diff_json(document, old, new)
 
 
 @bp.post("/documents/<int:document_id>/restore")
 @with_document(access.EDIT_DOCUMENT)
-def restore(document: Document):
+@operation(
+    "Restore an old version as a new version",
+    body=Restore,
+    returns=Version,
+    status=201,
+    returns_description="The new version, equal to the old one",
+    errors={403: None, 404: "Unknown or invisible document, or no such version", 409: CONFLICT},
+    operation_id="restoreVersion",
+)
+def restore(document: Document, body: Restore):
     """Add a new version equal to an old one."""
-    user = api_user()
-    data = json_object()
-    errors = unknown_fields(data, RESTORE_FIELDS)
-    number = _integer(data, "version", errors, multipart=False)
-    base_version = _integer(data, "base_version", errors, multipart=False)
-    check(errors)
     version = documents.restore(
-        db_session(), user, document, number=number, base_version=base_version, ip=client_ip()
-    )
+        db_session(), api_user(), document, number=body.version,
+        base_version=body.base_version, ip=client_ip(),
+    )  # fmt: skip
     return _created_version(document, version)
 
 
-# ---------------------------------------------------------------- parsing
+# ---------------------------------------------------------------- bodies
 
 
-def _body() -> tuple[dict, bool]:
+def _data() -> dict:
     """The request's fields: from multipart/form-data (with ``file``) or a JSON object."""
     if request.mimetype == "multipart/form-data":
-        data: dict = dict(request.form.items())
-        for name, upload in request.files.items():
-            data[name] = upload
-        return data, True
-    return json_object(), False
+        return form_data(request.form, request.files)
+    return json_object()
 
 
-def _content(doc_type: object, data: dict, errors: dict[str, str]) -> Content:
-    """What the save carries for ``doc_type``; type errors go into ``errors``."""
-    if data.get("title") is not None and not isinstance(data["title"], str):
-        errors["title"] = "must_be_text"
-    if doc_type == "note":
-        text = data.get("text")
-        if text is not None and not isinstance(text, str):
-            errors["text"] = "must_be_text"
-        return Content(text=text)
-    if doc_type in ("assessment", "agreement"):
-        return Content(fields=data.get("fields"))
-    upload = data.get("file")
-    if doc_type != "file" or upload is None:
-        return Content()
-    if not isinstance(upload, FileStorage):
-        errors["file"] = "must_be_file"
-        return Content()
-    return Content(upload=Upload(upload.stream, upload.filename or ""))
+def _new_document() -> Shape:
+    """The body of a new document: an upload (multipart), else the model of its ``type``."""
+    if request.mimetype == "multipart/form-data":
+        return validated(FileUpload, form_data(request.form, request.files))
+    data = json_object()
+    kind = data.get("type")
+    if kind == "file":  # files come as multipart: as JSON, one lacks its file
+        return validated(FileUpload, {name: v for name, v in data.items() if name != "type"})
+    if not isinstance(kind, str) or kind not in CREATE_MODELS:
+        code = "required" if kind is None else "invalid"
+        raise ValidationFailed(_l("Please check the input."), fields={"type": code})
+    return validated(CREATE_MODELS[kind], data)
 
 
-def _integer(data: dict, name: str, errors: dict[str, str], multipart: bool) -> int | None:
-    """A required whole number (a digit string in multipart forms)."""
-    value = data.get(name)
-    if multipart and value == "":
-        value = None
-    elif multipart and isinstance(value, str) and whole_number(value) is not None:
-        value = whole_number(value)
-    if value is None:
-        errors[name] = "required"
-    elif not isinstance(value, int) or isinstance(value, bool):
-        errors[name] = "must_be_integer"
-    else:
-        return value
-    return None
+def _new_version(document: Document) -> Shape:
+    """The body of a new version of ``document``, whose type and visibility cannot change."""
+    data = _data()
+    kept = {"type": document.type, "visibility": document.visibility}
+    changed = {
+        name: "cannot_change"
+        for name, value in kept.items()
+        if name in data and data[name] != value
+    }
+    others = {name: value for name, value in data.items() if name not in changed}
+    try:
+        body = validated(VERSION_MODELS[document.type], others)
+    except ValidationFailed as failed:
+        raise ValidationFailed(
+            failed.message, fields=_foreign_first({**failed.fields, **changed})
+        ) from None
+    if changed:
+        raise ValidationFailed(_l("Please check the input."), fields=changed)
+    return body
+
+
+def _foreign_first(errors: dict[str, str]) -> dict[str, str]:
+    """``errors`` of a version body; one with another type's content (a file for a note) is
+    told that alone, not also that its own content is missing."""
+    foreign = any(errors.get(name) == "unknown_field" for name in CONTENT_FIELDS)
+    missing = {name for name in CONTENT_FIELDS if errors.get(name) == "required"}
+    return {path: code for path, code in errors.items() if not (foreign and path in missing)}
+
+
+def _content(body: Shape) -> Content:
+    """What the save carries: the note's text, the form's fields or the uploaded file."""
+    fields = getattr(body, "fields", None)
+    upload = getattr(body, "file", None)
+    return Content(
+        text=getattr(body, "text", None),
+        fields=None if fields is None else fields.model_dump(),
+        upload=None if upload is None else Upload(upload.stream, upload.filename or ""),
+    )
 
 
 def _created_version(document: Document, version: DocumentVersion):
@@ -223,8 +258,8 @@ def document_summary_json(document: Document) -> dict:
         "visibility": document.visibility,
         "current_version": document.current_version,
         "author_organisation": org_ref(document.author_organisation),
-        "created_at": document.created_at.isoformat(),
-        "updated_at": document.updated_at.isoformat(),
+        "created_at": document.created_at,
+        "updated_at": document.updated_at,
     }
 
 

@@ -16,8 +16,15 @@ from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 from werkzeug.routing import Rule
 
 from portal.blueprints.api import bp
-from portal.blueprints.api.openapi_legacy import SPEC as LEGACY
-from portal.blueprints.api.operations import ERRORS, Body, File, ListOf, Operation, Paging
+from portal.blueprints.api.operations import (
+    ERRORS,
+    Body,
+    File,
+    ListOf,
+    Operation,
+    Paging,
+    operation,
+)
 from portal.blueprints.api.schemas import Error
 
 COMPONENTS = "#/components/schemas/{model}"
@@ -44,6 +51,7 @@ class _Schemas(GenerateJsonSchema):
 
 
 @bp.get("/openapi.json")
+@operation("This document", public=True, operation_id="getOpenApi")
 def openapi():
     """The OpenAPI document."""
     return _document(bp.url_prefix)
@@ -69,12 +77,8 @@ def _build(prefix: str, rules) -> dict:
         path = re.sub(r"<(?:[a-z_]+:)?([a-z_]+)>", r"{\1}", rule.rule[len(prefix) :])
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             method = method.lower()
-            spec: Operation | None = getattr(view, "operation", None)
-            if spec is None:
-                paths.setdefault(path, {})[method] = LEGACY["paths"][path][method]
-                continue
-            name = view.__name__
-            paths.setdefault(path, {})[method] = _operation(spec, name, rule, models)
+            spec: Operation = view.operation  # every API view declares itself
+            paths.setdefault(path, {})[method] = _operation(spec, view.__name__, rule, models)
     _, schemas = models_json_schema(models, ref_template=COMPONENTS, schema_generator=_Schemas)
     return {
         "openapi": "3.1.0",
@@ -84,7 +88,7 @@ def _build(prefix: str, rules) -> dict:
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {**LEGACY["components"]["schemas"], **schemas.get("$defs", {})},
+            "schemas": schemas.get("$defs", {}),
         },
     }
 
@@ -156,9 +160,15 @@ def _ref(model: type[BaseModel], mode: str, models: list) -> dict:
 def _request_body(body: type[BaseModel] | Body, models: list) -> dict:
     if isinstance(body, Body):
         choices = [_ref(model, "validation", models) for model in body.json]
-        content = {
-            "application/json": {"schema": choices[0] if len(choices) == 1 else {"oneOf": choices}}
-        }
+        content = (
+            {}
+            if not choices
+            else {
+                "application/json": {
+                    "schema": choices[0] if len(choices) == 1 else {"oneOf": choices}
+                }
+            }
+        )
         if body.multipart is not None:
             content["multipart/form-data"] = {"schema": _ref(body.multipart, "validation", models)}
     else:

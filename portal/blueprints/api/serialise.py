@@ -20,7 +20,7 @@ def version_summary_json(version: DocumentVersion) -> dict:
     return {
         "number": version.number,
         "title": version.title,
-        "created_at": version.created_at.isoformat(),
+        "created_at": version.created_at,
         "author": user_ref(version.author),
         "organisation": org_ref(version.organisation),
         "comment": version.comment,
