@@ -10,10 +10,10 @@ import sys
 
 from _setup import QueryCounter, login, machine, make_app, make_worker, summary, timed
 
+from portal.http import save_context
 from portal.models import User
 from portal.services import cases, documents
 from portal.services.documents import Content
-from portal.web import save_context
 
 DOCUMENTS = 300
 VERSIONS = 1000

@@ -13,10 +13,10 @@ import os
 from _setup import login, machine, make_app, make_worker, summary, timed
 from pypdf import PdfReader
 
+from portal.http import save_context
 from portal.models import User
 from portal.services import cases, documents, pdf, pdf_worker
 from portal.services.documents import Content
-from portal.web import save_context
 
 GOALS = 9
 REPEAT = 30
