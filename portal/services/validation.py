@@ -152,6 +152,3 @@ def text(max_length: int, *, required: bool = False, not_text: str = "must_be_te
     if required:
         checks.append(AfterValidator(_not_blank))
     return Annotated[str, *checks]
-
-
-Id = Annotated[int, Field(ge=1, le=MAX_INTEGER)]

@@ -14,7 +14,7 @@ from typing import Any
 
 from flask import request
 from flask_babel import lazy_gettext as _l
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from portal.blueprints.api.schemas import Paging
 from portal.services.errors import InvalidInput
@@ -40,9 +40,11 @@ class ListOf:
     item: type[BaseModel]
 
     def dump(self, value: dict) -> dict:
-        items = TypeAdapter(list[self.item]).validate_python(value["items"])
         return {
-            "items": [item.model_dump(mode="json", by_alias=True) for item in items],
+            "items": [
+                self.item.model_validate(item).model_dump(mode="json", by_alias=True)
+                for item in value["items"]
+            ],
             "total": value["total"],
             "page": value["page"],
         }
