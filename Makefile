@@ -90,6 +90,9 @@ system-deps:
 	fc-list 2>/dev/null | grep -q NotoNaskhArabic || missing="$$missing fonts-noto-core"; \
 	fc-list 2>/dev/null | grep -q NotoSansEthiopic || missing="$$missing fonts-noto-core"; \
 	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	pg=$$(ls /etc/postgresql 2>/dev/null | head -n1); \
+	[ -z "$$pg" ] || [ -e /usr/share/postgresql/$$pg/extension/rum.control ] \
+		|| missing="$$missing postgresql-$$pg-rum"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \

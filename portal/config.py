@@ -34,7 +34,7 @@ class Settings:
     # Relative to the working directory, never inside the installed package.
     data_dir: Path = field(default_factory=lambda: Path(_env("DATA_DIR", "instance")))
     search_index: Path = field(default_factory=lambda: Path(_env("SEARCH_INDEX", "search_index")))
-    search_backend: str = field(default_factory=lambda: _env("SEARCH_BACKEND", "whoosh"))
+    search_backend: str = field(default_factory=lambda: _env("SEARCH_BACKEND", "tantivy"))
     secret_key: str = field(default_factory=lambda: _env("SECRET_KEY", ""))
     audit_key: str = field(default_factory=lambda: _env("AUDIT_KEY", ""))
     max_upload_mb: int = field(default_factory=lambda: int(_env("MAX_UPLOAD_MB", "50")))

@@ -51,6 +51,7 @@ _ERROR_MESSAGES = {
     422: _l("Please check the input."),
     429: _l("Too many attempts. Please wait a moment."),
     500: _l("Something went wrong on our side. Your last change was not saved; please try again."),
+    503: _l("The search is unavailable for a moment. Please try again shortly."),
 }
 
 

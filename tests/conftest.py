@@ -144,8 +144,8 @@ def app(app_config):
 
 @pytest.fixture
 def search_backend(app):
-    """The app's search backend: Whoosh on SQLite, the PostgreSQL backend on PostgreSQL
-    (so the search tests cover both backends without running twice on each database)."""
+    """The app's search backend: tantivy (the default) on SQLite, the PostgreSQL backend on
+    PostgreSQL (Whoosh and every backend on both: tests/unit/test_search_contract.py)."""
     engine = app.extensions["portal.db"].engine
     if engine.dialect.name == "postgresql":
         app.extensions["portal.search"] = make_backend("postgres", None, engine)

@@ -60,6 +60,10 @@ class Consent(Base):
     recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
     revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
 
+    def may_apply(self, today: date) -> bool:
+        """In force on ``today`` or on a later day: not revoked, not expired."""
+        return self.revoked_at is None and (self.valid_until is None or today <= self.valid_until)
+
     def is_current(self, today: date) -> bool:
         """In force on ``today``: not revoked, started, not expired."""
         return (

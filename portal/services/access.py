@@ -15,7 +15,10 @@ accounts but reads nothing of the cases.
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import ColumnElement, and_, or_, select, true
+from sqlalchemy.orm import Session
 
 from portal.models import Case, Consent, Document, FollowUp, User, consent_organisations
 from portal.models.base import local_today
@@ -110,9 +113,7 @@ def case_contents_filter(user: User) -> ColumnElement[bool]:
         .where(
             Consent.case_id == Case.id,
             consent_organisations.c.organisation_id == user.organisation_id,
-            Consent.revoked_at.is_(None),
-            Consent.valid_from <= today,
-            or_(Consent.valid_until.is_(None), Consent.valid_until >= today),
+            _in_force(today),
         )
         .exists()
     )
@@ -128,19 +129,46 @@ def document_filter(user: User) -> ColumnElement[bool]:
 
 
 def document_search_tokens(case: Case, document: Document) -> list[str]:
-    """The search index's access tokens of a document: who may find it. The author
-    organisation for internal documents, else every organisation with access to the case."""
+    """The search index's access tokens of a document: the rights by which organisations
+    may find it. ``l{org}`` for the lead organisation, ``c{consent}o{org}`` for each
+    organisation of a consent that applies now or later; ``internal`` documents only for
+    their author organisation. Which consents are in force is decided when searching
+    (``user_search_tokens``), so a consent's first and last day need no reindexing."""
+    today = local_today()
+    rights = [(f"l{case.lead_organisation_id}", case.lead_organisation_id)] + [
+        (f"c{consent.id}o{org.id}", org.id)
+        for consent in case.consents
+        if consent.may_apply(today)
+        for org in consent.organisations
+    ]
     if document.visibility == "internal":
-        return [f"o{document.author_organisation_id}"]
-    return [f"o{org_id}" for org_id in sorted(organisations_with_access(case))]
+        rights = [(token, org) for token, org in rights if org == document.author_organisation_id]
+    return sorted(token for token, _org in rights)
 
 
-def user_search_tokens(user: User) -> list[str]:
-    """The access tokens a user's searches may match (none for roles that read no contents).
-    Search only narrows by these: every hit is checked with ``can`` again."""
+def user_search_tokens(session: Session, user: User) -> list[str]:
+    """The access tokens a user's searches match now: their organisation's leads and its
+    consents in force today (none for roles that read no contents). Search narrows by
+    these; every hit is checked with ``can`` again."""
     if not user.active or user.role not in CASE_ROLES:
         return []
-    return [f"o{user.organisation_id}"]
+    org = user.organisation_id
+    consents = session.scalars(
+        select(Consent.id)
+        .join(consent_organisations, consent_organisations.c.consent_id == Consent.id)
+        .where(consent_organisations.c.organisation_id == org, _in_force(local_today()))
+        .order_by(Consent.id)
+    )
+    return [f"l{org}", *(f"c{consent_id}o{org}" for consent_id in consents)]
+
+
+def _in_force(today: date) -> ColumnElement[bool]:
+    """SQL condition on Consent: in force on ``today`` (``Consent.is_current``)."""
+    return and_(
+        Consent.revoked_at.is_(None),
+        Consent.valid_from <= today,
+        or_(Consent.valid_until.is_(None), Consent.valid_until >= today),
+    )
 
 
 def followup_filter(user: User) -> ColumnElement[bool]:

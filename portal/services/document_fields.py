@@ -161,14 +161,20 @@ def validate(doc_type: str, fields: object) -> dict:
         raise ValidationFailed(_l("Some fields are not valid."), fields=errors) from None
 
 
+# Fields holding codes, dates and ids rather than words someone wrote: search leaves them
+# out, so that no snippet reads "2026-11-30 done".
+NOT_WORDS = frozenset({"status", "due_date", "signed_on", "responsible_organisation_id"})
+
+
 def as_text(fields: dict) -> str:
-    """All text in the fields, one value per line: what search sees of a form."""
+    """All words in the fields, one value per line: what search sees of a form."""
     lines: list[str] = []
 
     def walk(value: object) -> None:
         if isinstance(value, dict):
-            for item in value.values():
-                walk(item)
+            for key, item in value.items():
+                if key not in NOT_WORDS:
+                    walk(item)
         elif isinstance(value, list):
             for item in value:
                 walk(item)

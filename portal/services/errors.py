@@ -69,3 +69,10 @@ class InvalidCredentials(PortalError):
     code = "invalid_credentials"
     status = 401
     keeps_changes = True  # the failed attempt counts towards the lock
+
+
+class SearchUnavailable(PortalError):
+    """The search engine failed on this query; the index is being checked. Try again later."""
+
+    code = "search_unavailable"
+    status = 503

@@ -12,12 +12,13 @@ from portal import jobs
 from portal.models import AuditEvent
 from portal.models.base import local_today
 from portal.services import consents
+from portal.services.errors import SearchUnavailable
 from tests.conftest import REALDOCS
 from tests.integration.test_api import assert_error, assert_matches, response_schema
 
 FACETS = {"type", "phase", "focus", "organisation", "year"}
 
-# Whoosh on SQLite, the PostgreSQL search backend on PostgreSQL.
+# tantivy on SQLite, the PostgreSQL search backend on PostgreSQL.
 pytestmark = pytest.mark.usefixtures("search_backend")
 
 
@@ -427,3 +428,17 @@ def test_odd_queries_never_fail_the_server(app, api, worker, make_case, make_not
 
 def test_search_needs_a_token(client):
     assert_error(client.get("/api/v1/search?q=Wohnung"), 401, "unauthenticated")
+
+
+def test_an_engine_failure_is_503_with_a_message_on_api_and_page(app, api, auth, client, worker):
+    def broken(*_args, **_kwargs):
+        raise SearchUnavailable()
+
+    app.extensions["portal.search"].search = broken
+    response = api(worker).get("/api/v1/search", query_string={"q": "Wohnung"})
+    assert assert_error(response, 503, "search_unavailable")["message"].startswith(
+        "Die Suche ist gerade nicht verfügbar"
+    )
+    auth.login(worker.email)
+    page = client.get("/search?q=Wohnung")
+    assert page.status_code == 503 and "Suche ist gerade nicht verfügbar" in page.text

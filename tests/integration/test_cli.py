@@ -504,8 +504,8 @@ def test_reindex_restores_search_results(runner, app, db, make_user, make_case, 
 
     from portal.services import search
     from portal.services.audit import Requester
+    from portal.services.search import make_backend
     from portal.services.search.backend import SearchQuery
-    from portal.services.search.whoosh_backend import WhooshBackend
 
     worker = make_user()
     make_note(worker, make_case(worker), text="Der Einstufungstest ist bestanden.")
@@ -514,7 +514,8 @@ def test_reindex_restores_search_results(runner, app, db, make_user, make_case, 
     result = runner("reindex")
     assert result.exit_code == 0 and "1 Einträge" in result.output
     query = SearchQuery(text="Einstufungstests")
-    found, _ = search.search(db, WhooshBackend(index_dir), Requester(worker), query)
+    backend = make_backend("tantivy", index_dir)  # the default, in a directory removed above
+    found, _ = search.search(db, backend, Requester(worker), query)
     assert [f.document.title for f in found] == ["Beratungsvermerk"]
 
 

@@ -9,7 +9,7 @@ from portal import jobs
 from portal.models import AuditEvent
 from portal.services import consents
 
-# Whoosh on SQLite, the PostgreSQL search backend on PostgreSQL.
+# tantivy on SQLite, the PostgreSQL search backend on PostgreSQL.
 pytestmark = pytest.mark.usefixtures("search_backend")
 
 

@@ -3,8 +3,11 @@ pages, API and the command line (which acts as ``access.SYSTEM``)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
+from portal.models.base import local_today
 from portal.services import access, accounts, consents, tokens
 from portal.services.errors import AccessDenied
 from tests.conftest import TEST_PASSWORD
@@ -64,16 +67,28 @@ def test_the_system_reads_no_cases(db, make_user, make_case, make_note):
     assert access.can(access.SYSTEM, access.MANAGE_ACCOUNTS)
 
 
-def test_search_tokens_come_from_the_policy(db, make_user, make_case, make_note):
+def test_search_tokens_come_from_the_policy(db, monkeypatch, make_user, make_case, make_note):
+    """Documents carry a token per right (lead, consent and organisation); a user's search
+    matches the rights in force today, so consent days need no reindexing."""
     worker, partner, admin = make_user(), make_user(), make_user(role="admin")
     case = make_case(worker)
-    consents.record(db, worker, case, organisation_ids=[partner.organisation_id])
+    today = local_today()
+    consent = consents.record(
+        db, worker, case, organisation_ids=[partner.organisation_id],
+        valid_from=today + timedelta(days=1), valid_until=today + timedelta(days=2),
+    )  # fmt: skip
     db.commit()
     shared = make_note(worker, case)
     internal = make_note(worker, case, visibility="internal")
-    own = f"o{worker.organisation_id}"
-    both = [f"o{org}" for org in sorted([worker.organisation_id, partner.organisation_id])]
-    assert access.user_search_tokens(worker) == [own]
-    assert access.user_search_tokens(admin) == []  # admins read no contents
-    assert access.document_search_tokens(case, shared) == both
-    assert access.document_search_tokens(case, internal) == [own]  # never leaves its author
+    lead = f"l{worker.organisation_id}"
+    released = f"c{consent.id}o{partner.organisation_id}"
+    assert access.document_search_tokens(case, shared) == sorted([lead, released])
+    assert access.document_search_tokens(case, internal) == [lead]  # never leaves its author
+    assert access.user_search_tokens(db, worker) == [lead]
+    assert access.user_search_tokens(db, admin) == []  # admins read no contents
+    partner_lead = f"l{partner.organisation_id}"
+    for day, expected in [(0, [partner_lead]), (1, [partner_lead, released]),
+                        (2, [partner_lead, released]), (3, [partner_lead])]:  # fmt: skip
+        monkeypatch.setattr(access, "local_today", lambda day=day: today + timedelta(days=day))
+        assert access.user_search_tokens(db, partner) == expected
+    assert access.document_search_tokens(case, shared) == [lead]  # expired: gone at reindex

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import update
 
-from portal.migrate import is_current
-from portal.models import Base
+from portal.migrate import alembic_config, is_current, upgrade
+from portal.models import Base, DocumentVersion
+from portal.services import documents
 
 
 def test_migrated_schema_matches_the_models(app):
@@ -26,3 +29,25 @@ def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(app):
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+
+
+def test_form_search_text_leaves_codes_and_dates_out(app, db, make_user, make_case, save_ctx):
+    """New saves hold only written words; migration 0006 rewrites older versions' text."""
+    worker = make_user()
+    goal = {"area": "Wohnen", "goal": "Eigene Wohnung", "due_date": "2026-11-30", "status": "done"}
+    agreement = documents.create_document(
+        db, worker, make_case(worker), doc_type="agreement", title="IV",
+        content=documents.Content(fields={"goals": [goal], "signed_on": "2026-12-04"}),
+        ctx=save_ctx,
+    )  # fmt: skip
+    db.commit()
+    version = documents.get_version(db, agreement, 1)
+    assert version.extracted_text == "Wohnen\nEigene Wohnung"
+    old = "Wohnen\nEigene Wohnung\n2026-11-30\ndone\n2026-12-04"
+    db.execute(update(DocumentVersion).values(extracted_text=old + "\nText des Scans"))
+    db.commit()
+    database = app.extensions["portal.db"]
+    command.stamp(alembic_config(database), "0005")
+    upgrade(database)
+    db.expire_all()
+    assert version.extracted_text == "Wohnen\nEigene Wohnung\nText des Scans"

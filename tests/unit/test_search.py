@@ -13,12 +13,11 @@ from portal.services import consents, documents, search
 from portal.services.audit import Requester
 from portal.services.errors import InvalidInput
 from portal.services.search.backend import SearchQuery
-from portal.services.search.whoosh_backend import WhooshBackend
 
 
 @pytest.fixture
 def backend(search_backend):
-    """Whoosh on SQLite, the PostgreSQL backend on PostgreSQL."""
+    """tantivy on SQLite, the PostgreSQL backend on PostgreSQL."""
     return search_backend
 
 
@@ -154,48 +153,6 @@ def test_reindex_restores_every_result(db, backend, world):
     assert _titles(db, backend, stadt, "Räume") == set()
     assert search.reindex_all(db, backend) == 4
     assert _titles(db, backend, stadt, "Räume") == {"Wohnungssuche"}
-
-
-def test_corrupt_index_directory_is_rebuilt(tmp_path):  # Whoosh only
-    path = tmp_path / "index"
-    WhooshBackend(path)
-    for toc in path.glob("*.toc"):
-        toc.write_bytes(b"garbage")
-    rebuilt = WhooshBackend(path)
-    assert rebuilt.rebuilt
-
-
-def test_two_writers_on_one_index_lose_nothing(tmp_path):  # Whoosh only
-    """Two backends on one directory (as two server processes): no LockError, no lost entry."""
-    import threading
-    from datetime import UTC, datetime
-
-    from portal.services.search.backend import IndexEntry
-
-    path = tmp_path / "shared-index"
-    first, second = WhooshBackend(path), WhooshBackend(path)
-    errors: list[BaseException] = []
-
-    def write(backend, start: int) -> None:
-        try:
-            for n in range(start, start + 15):
-                entry = IndexEntry(
-                    version_id=n, document_id=n, number=1, current=True, case_id=1,
-                    case_reference="KIM-2026-00001", title=f"Titel {n}", body="Text",
-                    names="", type="note", phase="erstberatung", focus=[], organisation_id=1,
-                    date=datetime.now(UTC), acl=["o1"],
-                )  # fmt: skip
-                backend.update([entry], [])
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=write, args=(b, s)) for b, s in ((first, 1), (second, 100))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
-    assert len(WhooshBackend(path).version_ids()) == 30
 
 
 def test_similar_documents_share_key_terms_and_respect_access(db, backend, world, make_note):

@@ -5,20 +5,32 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Protocol
 
-from flask_babel import lazy_gettext as _l
+from rapidfuzz.distance import Levenshtein
 
 from portal.models.base import LOCAL_TIMEZONE, as_utc
-from portal.services.errors import InvalidInput
+from portal.services.search.query import NAMES, TITLE, ParsedQuery, parse
 
-MAX_QUERY_CHARS = 500
-MIN_PREFIX = 3
+# What every backend keeps to: the most terms one prefix expands to (the most frequent;
+# more: the result is incomplete), the time a search may take, the weight of a match
+# in the title and in the names against one in the body, the facets of every result.
+MAX_EXPANSIONS = 200
+TIME_LIMIT_SECONDS = 2.0
+BOOSTS = {TITLE: 2.0, NAMES: 1.5}
+FACETS = ("type", "phase", "focus", "organisation", "year")
 
 
 def utc_naive(moment: datetime) -> datetime:
     """``moment`` in UTC without its zone; a naive ``moment`` is taken to be UTC already."""
     return as_utc(moment).replace(tzinfo=None)
+
+
+def name_like(term: str, word: str) -> bool:
+    """Whether ``NameLike(word)`` matches the names term ``term``: the same first letter,
+    at most one edit (Levenshtein: insert, delete, substitute) apart."""
+    return term[:1] == word[:1] and Levenshtein.distance(term, word, score_cutoff=1) <= 1
 
 
 @dataclass
@@ -71,6 +83,11 @@ class SearchQuery:
     page: int = 1
     per_page: int = 20
 
+    @cached_property
+    def parsed(self) -> ParsedQuery:
+        """``text`` parsed (once); InvalidInput when it is no query."""
+        return parse(self.text)
+
 
 @dataclass
 class Hit:
@@ -91,6 +108,11 @@ class SearchResult:
     total: int
     facets: dict[str, dict[str, int]]
     incomplete: bool = False
+
+
+def no_matches() -> SearchResult:
+    """A result without hits, every facet present and empty."""
+    return SearchResult([], 0, {name: {} for name in FACETS})
 
 
 class SearchBackend(Protocol):
@@ -119,31 +141,3 @@ class SearchBackend(Protocol):
 
     def warm_up(self) -> object:
         """Prepare, in the background, what the first search would otherwise wait for."""
-
-
-def checked_text(text: str | None) -> str:
-    """The query text, stripped; InvalidInput when it is empty or too long."""
-    text = (text or "").strip()
-    if not text:
-        raise InvalidInput(_l("Please enter a search term."), fields={"q": "required"})
-    if len(text) > MAX_QUERY_CHARS:
-        raise InvalidInput(
-            _l("The search query is too long (at most %(n)d characters).", n=MAX_QUERY_CHARS),
-            fields={"q": "too_long"},
-        )
-    return text
-
-
-def invalid_query(reason: str) -> InvalidInput:
-    """ "Suchanfrage ungültig" with ``reason`` as the field code of ``q``."""
-    return InvalidInput(
-        _l("Invalid search query. Check quotes and brackets."), fields={"q": reason}
-    )
-
-
-def short_prefix() -> InvalidInput:
-    """A wildcard with fewer than MIN_PREFIX letters before it."""
-    return InvalidInput(
-        _l("Wildcards need at least %(n)d letters before them.", n=MIN_PREFIX),
-        fields={"q": "short_prefix"},
-    )

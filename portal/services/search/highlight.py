@@ -1,4 +1,5 @@
-"""Highlighted passages of a hit: the places in a stored text where query terms occur.
+"""Highlighted passages of a hit: the places in its stored texts (body, then title, then
+names) where query terms occur.
 
 Whoosh's own highlighter re-analyses a hit's whole text through the analyzer chain for
 every hit and field (it was 70 % of a search). Here the regex engine finds the words,
@@ -11,9 +12,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 
 from portal.services.search.analysis import MARKS, WORD_RE, fold, index_term
+from portal.services.search.query import BODY, NAMES, STEMMED_FIELDS, TITLE
 
 PASSAGES = 3
 WIDTH = 160
@@ -24,6 +27,24 @@ SCAN_CHARS = 20_000
 # took 0.3 s, longer than the search itself.
 MANY_TERMS = 16
 SHORT_START = 4
+HIGHLIGHTED = (BODY, TITLE, NAMES)  # the order a hit's passages are taken in
+
+
+def hit_passages(
+    text_of: Callable[[str], str], terms_of: Callable[[str, str], set[str]]
+) -> list[str]:
+    """Up to ``PASSAGES`` passages of one hit: body first, then title, then names, each
+    field's stored ``text_of(field)`` marked where its index terms ``terms_of(field, text)``
+    occur. A field is read only while passages are missing."""
+    found: list[str] = []
+    for field in HIGHLIGHTED:
+        text = text_of(field)
+        found += passages(
+            text, terms_of(field, text), field in STEMMED_FIELDS, PASSAGES - len(found)
+        )
+        if len(found) >= PASSAGES:
+            break
+    return found
 
 
 def passages(text: str, terms: set[str], stem: bool = True, limit: int = PASSAGES) -> list[str]:
@@ -99,15 +120,20 @@ for _code in range(0xC0, 0x180):
 
 
 def _marked(text: str, matches: list[tuple[int, int]]) -> str:
-    """The passage around ``matches``, cut at word boundaries, with the matches marked."""
+    """The passage around ``matches``, cut at word boundaries, with the matches marked and
+    leaders (". . . . 47" of a table of contents) shortened to an ellipsis."""
     begin = _word_start(text, max(0, matches[0][0] - SURROUND))
     finish = _word_end(text, min(len(text), matches[-1][1] + SURROUND))
     parts, at = [], begin
     for start, end in matches:
-        parts += [text[at:start], "«", text[start:end], "»"]
+        parts += [_LEADER.sub(" … ", text[at:start]), "«", text[start:end], "»"]
         at = end
-    parts.append(text[at:finish])
+    parts.append(_LEADER.sub(" … ", text[at:finish]))
     return " ".join("".join(parts).split())
+
+
+# Four or more dots, middle dots, ellipses, underscores or dashes, spaced or not.
+_LEADER = re.compile(r"(?:[.·…_\-–—]\s*){4,}")
 
 
 def _word_start(text: str, index: int) -> int:

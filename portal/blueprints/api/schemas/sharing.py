@@ -22,7 +22,7 @@ from portal.blueprints.api.schemas import Answer, Moment, OrganisationRef, Query
 from portal.models import DATA_CATEGORIES, DOCUMENT_TYPES, FOCUS_AREAS, PHASES
 from portal.services.consents import MAX_TEXT
 from portal.services.errors import InvalidInput
-from portal.services.search.backend import MAX_QUERY_CHARS
+from portal.services.search.query import MAX_QUERY_CHARS
 from portal.services.validation import MAX_INTEGER, Shape, choice, field_errors
 
 CONSENT_STATUSES = ("in_force", "not_yet_in_force", "expired", "revoked")
@@ -124,7 +124,9 @@ SEARCH_SYNTAX = (
     'Words are matched in every form ("Räume", "Raeume" and "Raum" find each other; '
     'accents and Arabic vowel marks are ignored). `"..."` finds a phrase, `-word` excludes, '
     "`+word` requires, `wor*` matches a prefix of at least 3 letters (at most 200 words), "
-    "`word~` allows one typo. Person names also match with one typo per word."
+    "`OR`, `AND`, `NOT` and brackets combine; `titel:`, `text:`, `name:` and `az:` search "
+    "only the title, the text, the person's names or the case reference. Person names also "
+    "match with one typo per word."
 )
 SEARCH_SORTS = ("relevance", "date")
 MAX_FILTER_ID = 10**9  # the bound services.search.parse_query sets on ids
