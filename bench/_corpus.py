@@ -9,7 +9,9 @@ several transliterations — and dates. Lengths are log-uniform between 200 and 
 words: many short notes, few long reports.
 
 Rows go in with SQLAlchemy core (persons, cases, consents, documents, versions), so
-that the index is built by the portal's own ``reindex_all``, not by this module.
+that the index is built by the portal's own ``reindex_all``, not by this module. They
+are generated and inserted CHUNK at a time (a million documents never sit in memory),
+into one or several databases at once: the same seed gives the same rows in each.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import random
 from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from portal.models import (
     FOCUS_AREAS,
@@ -36,6 +38,8 @@ from portal.models import (
 MIN_WORDS, MAX_WORDS = 200, 2000
 DOCS_PER_CASE = 8
 CHUNK = 2000
+# The case benchmarks add their notes to (a year before the corpus's cases, so no clash).
+BENCH_CASE_REFERENCE = "KIM-2021-00001"
 
 
 def _words(text: str) -> list[str]:
@@ -255,12 +259,13 @@ def _moment(rng: random.Random) -> datetime:
     return start + timedelta(days=rng.randint(0, 1420), minutes=rng.randint(0, 600))
 
 
-def insert_corpus(session, docs: int, org_ids: list[int], user_id: int, seed: int) -> None:
-    """Persons, cases (some with consents), ``docs`` documents and their versions."""
+def insert_corpus(sessions, docs: int, org_ids: list[int], user_id: int, seed: int) -> None:
+    """Persons, cases (some with consents), ``docs`` documents and their versions, the same
+    rows in each of ``sessions``."""
     rng = random.Random(seed)
     maker = TextMaker(rng)
     n_cases = max(1, docs // DOCS_PER_CASE)
-    case_names = _insert_cases(session, rng, n_cases, org_ids, user_id)
+    case_names = _insert_cases(sessions, rng, n_cases, org_ids, user_id)
     lead_weights = [3] + [1] * (len(org_ids) - 1)
     for start in range(0, docs, CHUNK):
         documents, versions = [], []
@@ -271,47 +276,91 @@ def insert_corpus(session, docs: int, org_ids: list[int], user_id: int, seed: in
             )
             documents.append(documents_row)
             versions.extend(version_rows)
-        session.execute(insert(Document), documents)
-        session.execute(insert(DocumentVersion), versions)
+        _insert(sessions, (Document, documents), (DocumentVersion, versions))
+    _insert_bench_case(sessions, n_cases + 1, org_ids[0], user_id)
+
+
+def _insert_bench_case(sessions, case_id: int, organisation_id: int, user_id: int) -> None:
+    """A case of the first organisation for the notes a benchmark adds, its person named so
+    that no generated query finds it: the corpus the queries see stays the same."""
+    at = datetime(2021, 1, 4, 8, tzinfo=UTC)
+    person_row = {"id": case_id, "given_name": "Bench", "family_name": "Messung", "aliases": [],
+                  "birth_year": 1990, "birth_month": 1, "birth_day": 1}  # fmt: skip
+    case = {
+        "id": case_id, "reference": BENCH_CASE_REFERENCE, "person_id": case_id,
+        "lead_organisation_id": organisation_id, "phase": PHASES[0],
+        "focus_areas": [FOCUS_AREAS[0]], "created_by_id": user_id, "created_at": at,
+        "updated_at": at,
+    }  # fmt: skip
+    _insert(sessions, (Person, [person_row]), (Case, [case]))
+
+
+def _insert(sessions, *tables) -> None:
+    """Insert and commit (table, rows) pairs in every session."""
+    for session in sessions:
+        for table, rows in tables:
+            if rows:
+                session.execute(insert(table), rows)
         session.commit()
 
 
-def _insert_cases(session, rng, n_cases, org_ids, user_id) -> dict[int, list[str]]:
-    """Persons and cases; 40 % of cases released to 1–3 more organisations."""
-    persons, cases, consents, links, names = [], [], [], [], {}
+def _insert_cases(sessions, rng, n_cases, org_ids, user_id) -> dict[int, list[str]]:
+    """Persons and cases; 40 % of cases released to 1–3 more organisations. Returns the
+    names each case's documents mention."""
+    names, years = {}, {}
     lead_weights = [3] + [1] * (len(org_ids) - 1)
-    years = {}
-    for case_id in range(1, n_cases + 1):
-        p = person(rng)
-        persons.append({"id": case_id, **p})
-        at = _moment(rng)
-        years[at.year] = years.get(at.year, 0) + 1
-        lead = rng.choices(org_ids, weights=lead_weights)[0]
-        cases.append({
-            "id": case_id, "reference": f"KIM-{at.year}-{years[at.year]:05d}",
-            "person_id": case_id, "lead_organisation_id": lead, "phase": rng.choice(PHASES),
-            "focus_areas": rng.sample(FOCUS_AREAS, rng.randint(1, 3)),
-            "created_by_id": user_id, "created_at": at, "updated_at": at,
-        })  # fmt: skip
-        full = f"{p['given_name']} {p['family_name']}"
-        names[case_id] = [full, full, p["family_name"], *p["aliases"], _other_name(rng)]
-        if rng.random() < 0.4:
-            consents.append({
-                "id": len(consents) + 1, "case_id": case_id, "purpose": "Zusammenarbeit",
-                "valid_from": at.date(), "recorded_at": at,
-                "revoked_at": at + timedelta(days=90) if rng.random() < 0.1 else None,
+    for first in range(1, n_cases + 1, CHUNK):
+        persons, cases, consents, links = [], [], [], []
+        for case_id in range(first, min(n_cases, first + CHUNK - 1) + 1):
+            p = person(rng)
+            persons.append({"id": case_id, **p})
+            at = _moment(rng)
+            years[at.year] = years.get(at.year, 0) + 1
+            lead = rng.choices(org_ids, weights=lead_weights)[0]
+            cases.append({
+                "id": case_id, "reference": f"KIM-{at.year}-{years[at.year]:05d}",
+                "person_id": case_id, "lead_organisation_id": lead, "phase": rng.choice(PHASES),
+                "focus_areas": rng.sample(FOCUS_AREAS, rng.randint(1, 3)),
+                "created_by_id": user_id, "created_at": at, "updated_at": at,
             })  # fmt: skip
-            others = rng.sample([o for o in org_ids if o != lead], rng.randint(1, 3))
-            links += [{"consent_id": len(consents), "organisation_id": o} for o in others]
-    for table, rows in ((Person, persons), (Case, cases), (Consent, consents)):
-        for i in range(0, len(rows), CHUNK):
-            session.execute(insert(table), rows[i : i + CHUNK])
-    session.execute(insert(consent_organisations), links)
-    session.execute(insert(CaseNumberCounter), [
-        {"year": y, "last_number": n} for y, n in sorted(years.items())
-    ])  # fmt: skip
-    session.commit()
+            full = f"{p['given_name']} {p['family_name']}"
+            names[case_id] = [full, full, p["family_name"], *p["aliases"], _other_name(rng)]
+            if rng.random() < 0.4:
+                consent_id = case_id  # at most one per case
+                consents.append({
+                    "id": consent_id, "case_id": case_id, "purpose": "Zusammenarbeit",
+                    "valid_from": at.date(), "recorded_at": at,
+                    "revoked_at": at + timedelta(days=90) if rng.random() < 0.1 else None,
+                })  # fmt: skip
+                others = rng.sample([o for o in org_ids if o != lead], rng.randint(1, 3))
+                links += [{"consent_id": consent_id, "organisation_id": o} for o in others]
+        _insert(sessions, (Person, persons), (Case, cases), (Consent, consents),
+                (consent_organisations, links))  # fmt: skip
+    counters = [{"year": y, "last_number": n} for y, n in sorted(years.items())]
+    _insert(sessions, (CaseNumberCounter, counters))
     return names
+
+
+# Every id sequence of the schema moved past the largest id in its table.
+_ADVANCE_SEQUENCES = """
+DO $$ DECLARE r record; BEGIN
+  FOR r IN SELECT table_name, pg_get_serial_sequence(quote_ident(table_name), 'id') AS seq
+           FROM information_schema.columns
+           WHERE table_schema = current_schema() AND column_name = 'id' LOOP
+    IF r.seq IS NOT NULL THEN
+      EXECUTE format('SELECT setval(%L, (SELECT coalesce(max(id), 0) + 1 FROM %I), false)',
+                     r.seq, r.table_name);
+    END IF;
+  END LOOP;
+END $$
+"""
+
+
+def advance_sequences(session) -> None:
+    """PostgreSQL: rows created later (through the API) get new ids, after the ones
+    inserted explicitly here."""
+    session.execute(text(_ADVANCE_SEQUENCES))
+    session.commit()
 
 
 def _other_name(rng: random.Random) -> str:

@@ -57,16 +57,8 @@ def make_app(backend: str):
     cleanup = []
     if backend == "postgresql":
         name = f"kim_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-
-        def drop():
-            with admin.connect() as connection:
-                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-        cleanup.append(drop)
+        url = create_pg_database(name)
+        cleanup.append(lambda: drop_pg_database(name))
     else:
         url = f"sqlite:///{tmp / 'bench.db'}"
     upgrade(Database(url, audit_key="bench"))
@@ -76,6 +68,41 @@ def make_app(backend: str):
     )  # fmt: skip
     app.config.update(OUTBOX_INLINE=True)
     return app, lambda: [app.extensions["portal.db"].engine.dispose(), *[c() for c in cleanup]]
+
+
+def pg_url(name: str) -> str:
+    """The URL of database ``name`` on the benchmark's PostgreSQL server."""
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+
+
+def create_pg_database(name: str) -> str:
+    """Create an empty database ``name`` (dropping one left over); return its URL."""
+    drop_pg_database(name)
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return pg_url(name)
+
+
+def drop_pg_database(name: str) -> None:
+    """Drop database ``name`` if it exists, closing its connections."""
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def process_memory(pid: int) -> dict[str, int]:
+    """Resident memory of process ``pid`` in MB from /proc: VmRSS (now), VmHWM (peak),
+    RssAnon (its own memory) and RssFile (mapped files, e.g. index segments)."""
+    wanted = ("VmRSS", "VmHWM", "RssAnon", "RssFile")
+    memory = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in wanted:
+            memory[key] = round(int(value.split()[0]) / 1024)
+    return memory
 
 
 def make_worker(app, email: str = "bench@example.org"):
