@@ -88,6 +88,7 @@ LABELS = {"term": "single term", "and": "two-term AND", "phrase": "phrase",
 # (issue 15): a million does not fit on this machine.
 WHOOSH_MAX_DOCS = 100_000
 PER_PAGE = 20
+DATABASE_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 KEY = "bench"  # secret and audit key of the throw-away portal
 EMAIL = "search-bench@example.org"
 PORTAL = Path(sys.executable).with_name("portal")
@@ -661,9 +662,10 @@ def report(corpus: Corpus, results: dict, skipped: dict, texts: dict, args, mach
     """The Markdown summary for bench/RESULTS.md."""
     docs, kinds = corpus.meta["docs"], list(results)
     print(f"\n### {docs:,} documents — {', '.join(kinds)}\n")
+    databases = ", ".join(f"{k} on {DATABASE_NAMES[corpus.database(k)]}" for k in kinds)
     print(f"Machine: {machine_line}. Load average before / after: {args.load_before} /"
           f" {load()}. Command: `.venv/bin/python bench/search.py {' '.join(sys.argv[1:])}`."
-          f" tantivy and Whoosh on SQLite, postgres on PostgreSQL (same rows).")  # fmt: skip
+          f" {databases} (the same rows in each database).")  # fmt: skip
     for kind, reason in skipped.items():
         print(f"Skipped **{kind}**: {reason}.")
     print(
