@@ -154,3 +154,19 @@ def test_passages_of_many_terms_find_the_same_words_by_their_beginnings():
     (marked,) = highlight.passages(text, many)
     assert marked == few
     assert marked.count("«") == 4 and "«Großeltern»" in marked and "«Kindheit»" not in marked
+
+
+def test_passages_mark_every_word_of_a_prefix_in_any_spelling():
+    text = "Kindergärten, KINDERAERZTE und die Kinderbetreuung; ein Kind; Kinnhaken"
+    (marked,) = highlight.passages(text, set(), prefixes=("kinder",))
+    assert marked.count("«") == 3 and "«KINDERAERZTE»" in marked and "«Kind»" not in marked
+    (both,) = highlight.passages(text, {"kinnhak"}, prefixes=("kinder",))
+    assert both.count("«") == 4 and "«Kinnhaken»" in both
+
+
+def test_a_query_marks_its_words_and_prefixes_per_field():
+    marks, name_words = highlight.query_marks(parse("titel:Wohnung Kinder* -Schule").leaves)
+    assert marks["title"] == highlight.Marks(frozenset({"wohnung"}), ("kinder",))
+    assert marks["body"] == highlight.Marks(frozenset(), ("kinder",))
+    assert marks["names"].prefixes == ("kinder",) and not marks["names"].terms
+    assert name_words == [] and not highlight.Marks()

@@ -13,44 +13,95 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 
 from portal.services.search.analysis import MARKS, WORD_RE, fold, index_term
-from portal.services.search.query import BODY, NAMES, STEMMED_FIELDS, TITLE
+from portal.services.search.query import (
+    BODY,
+    NAMES,
+    STEMMED_FIELDS,
+    TITLE,
+    NameLike,
+    Prefix,
+    words_of,
+)
 
 PASSAGES = 3
 WIDTH = 160
 SURROUND = 40
 SCAN_CHARS = 20_000
-# With more terms than this (prefix and fuzzy expansions: hundreds), the regex looks for
-# their first ``SHORT_START`` letters only; compiling a regex of 200 spelled-out words
-# took 0.3 s, longer than the search itself.
+# With more terms than this (a long query, a Whoosh fuzzy name's expansions), the regex
+# looks for their first ``SHORT_START`` letters only; compiling a regex of 200
+# spelled-out words took 0.3 s, longer than the search itself.
 MANY_TERMS = 16
 SHORT_START = 4
 HIGHLIGHTED = (BODY, TITLE, NAMES)  # the order a hit's passages are taken in
 
 
-def hit_passages(
-    text_of: Callable[[str], str], terms_of: Callable[[str, str], set[str]]
-) -> list[str]:
+@dataclass(frozen=True)
+class Marks:
+    """What is marked in a field: words whose index term is one of ``terms`` or begins
+    with one of ``prefixes`` (the stems of ``Prefix`` leaves: every expansion, not only
+    those a backend searched for)."""
+
+    terms: frozenset[str] = frozenset()
+    prefixes: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.terms or self.prefixes)
+
+    def marks(self, term: str | None) -> bool:
+        return term is not None and (term in self.terms or term.startswith(self.prefixes))
+
+
+def query_marks(leaves) -> tuple[dict[str, Marks], list[str]]:
+    """What the query's positive ``leaves`` mark per highlighted field (their words, the
+    stems of prefixes), and the words whose close names are marked (a backend finds them:
+    ``NameLike``)."""
+    terms: dict[str, set[str]] = {field: set() for field in HIGHLIGHTED}
+    prefixes: dict[str, list[str]] = {field: [] for field in HIGHLIGHTED}
+    name_words = []
+    for leaf in leaves:
+        if isinstance(leaf, NameLike):
+            name_words.append(leaf.word)
+            continue
+        for field in set(leaf.fields) & set(HIGHLIGHTED):
+            if isinstance(leaf, Prefix):
+                prefixes[field].append(leaf.stem)
+            else:
+                terms[field].update(words_of(leaf.text, field))
+    marks = {field: Marks(frozenset(terms[field]), tuple(prefixes[field])) for field in terms}
+    return marks, name_words
+
+
+def hit_passages(text_of: Callable[[str], str], marks_of: Callable[[str, str], Marks]) -> list[str]:
     """Up to ``PASSAGES`` passages of one hit: body first, then title, then names, each
-    field's stored ``text_of(field)`` marked where its index terms ``terms_of(field, text)``
-    occur. A field is read only while passages are missing."""
+    field's stored ``text_of(field)`` marked where ``marks_of(field, text)`` says. A field
+    is read only while passages are missing."""
     found: list[str] = []
     for field in HIGHLIGHTED:
         text = text_of(field)
+        marks = marks_of(field, text)
         found += passages(
-            text, terms_of(field, text), field in STEMMED_FIELDS, PASSAGES - len(found)
+            text, marks.terms, field in STEMMED_FIELDS, PASSAGES - len(found), marks.prefixes
         )
         if len(found) >= PASSAGES:
             break
     return found
 
 
-def passages(text: str, terms: set[str], stem: bool = True, limit: int = PASSAGES) -> list[str]:
+def passages(
+    text: str,
+    terms: set[str] | frozenset[str],
+    stem: bool = True,
+    limit: int = PASSAGES,
+    prefixes: tuple[str, ...] = (),
+) -> list[str]:
     """Up to ``limit`` passages of ``text`` (its first ``SCAN_CHARS``) around words whose
-    index term (stemmed when ``stem``) is in ``terms``, in text order."""
-    if not terms or not text:
+    index term (stemmed when ``stem``) is in ``terms`` or begins with one of ``prefixes``,
+    in text order."""
+    if not (terms or prefixes) or not text:
         return []
     # Composed letters (NFC: "a" + combining diaeresis is "ä"), as the passage will show.
     text = unicodedata.normalize("NFC", text[:SCAN_CHARS])
@@ -58,9 +109,10 @@ def passages(text: str, terms: set[str], stem: bool = True, limit: int = PASSAGE
     lowered = text.lower()
     if len(lowered) != len(text):  # a letter whose lower case is longer (İ)
         lowered = text
-    for candidate in _finder(frozenset(terms)).finditer(lowered):
+    marks = Marks(frozenset(terms), prefixes)
+    for candidate in _finder(marks.terms | frozenset(prefixes)).finditer(lowered):
         match = WORD_RE.match(text, candidate.start())
-        if index_term(match.group(), stem) not in terms:
+        if not marks.marks(index_term(match.group(), stem)):
             continue
         start, end = match.span()
         if found and end - found[-1][0][0] <= WIDTH - 2 * SURROUND:
@@ -75,8 +127,9 @@ def passages(text: str, terms: set[str], stem: bool = True, limit: int = PASSAGE
 @lru_cache(maxsize=256)
 def _finder(terms: frozenset[str]) -> re.Pattern:
     """A regex for the starts of lower-case words that may fold to one of ``terms`` or a
-    longer word: index terms are (stemmed) prefixes of folded words, so each letter
-    stands for the letters folding to it (a: a, ä, á, ae …; ss: ß). Candidates are then
+    longer word (so a prefix's words too): index terms are (stemmed) prefixes of folded
+    words, so each letter stands for the letters folding to it (a: a, ä, á, ae …; ss:
+    ß). Candidates are then
     checked with the analysis itself: the regex may find too much, never too little (so
     many terms may be looked for by their beginnings alone)."""
     starts = {_start(term) for term in terms} if len(terms) > MANY_TERMS else terms

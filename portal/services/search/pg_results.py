@@ -12,7 +12,7 @@ from collections import Counter
 from sqlalchemy import text
 
 from portal.services.search.backend import BOOSTS, FACETS, Hit, SearchQuery, SearchResult
-from portal.services.search.highlight import SCAN_CHARS, hit_passages
+from portal.services.search.highlight import SCAN_CHARS, Marks, hit_passages, query_marks
 from portal.services.search.pg_query import EVERYTHING, quoted
 from portal.services.search.pg_sql import (
     ACCESS,
@@ -24,7 +24,7 @@ from portal.services.search.pg_sql import (
     SEARCH_SETTINGS,
     TEXTS,
 )
-from portal.services.search.query import BODY, NAMES, REFERENCE, TITLE, NameLike, Prefix, words_of
+from portal.services.search.query import BODY, NAMES, REFERENCE, TITLE
 
 # The newest this many matches are ranked (see ``_ranked``).
 RANK_CANDIDATES = 500
@@ -134,31 +134,20 @@ def _with_texts(connection, ranked: list[tuple[int, float]]) -> tuple[list[Hit],
 
 
 def highlight(hits: list[Hit], texts: list[dict], leaves, close, deadline: float) -> None:
-    """The passages of each hit (``hit_passages``) around the index terms of the query's
-    positive ``leaves``; none after ``deadline``, which is looked at before every field
-    (a body is scanned up to SCAN_CHARS)."""
+    """The passages of each hit (``hit_passages``) around what the query's positive
+    ``leaves`` mark, with the ``close`` names of its typo-tolerant words; none after
+    ``deadline``, which is looked at before every field (a body is scanned up to
+    SCAN_CHARS)."""
+    marks, name_words = query_marks(leaves)
+    names = marks[NAMES]
+    close_words = {word for wanted in name_words for word in close.get(wanted, [])}
+    marks[NAMES] = Marks(names.terms | close_words, names.prefixes)
 
-    def terms_of(field: str, stored: str) -> set[str]:
-        return set() if time.monotonic() >= deadline else _terms(leaves, field, stored, close)
+    def marks_of(field: str, _stored: str) -> Marks:
+        return Marks() if time.monotonic() >= deadline else marks[field]
 
     for hit, stored in zip(hits, texts, strict=True):
-        hit.highlights = hit_passages(stored.get, terms_of)
-
-
-def _terms(leaves, field: str, stored: str, close: dict[str, list[str]]) -> set[str]:
-    """The index terms of ``field`` that the leaves found: their words, the expansions of
-    prefixes in ``stored``, the close name words."""
-    terms: set[str] = set()
-    for leaf in leaves:
-        if isinstance(leaf, NameLike):
-            terms.update(close.get(leaf.word, []) if field == NAMES else [])
-        elif field not in leaf.fields:
-            continue
-        elif isinstance(leaf, Prefix):
-            terms.update(t for t in words_of(stored, field) if t.startswith(leaf.stem))
-        else:
-            terms.update(words_of(leaf.text, field))
-    return terms
+        hit.highlights = hit_passages(stored.get, marks_of)
 
 
 def _count(rows) -> list[tuple[str, str, int]]:

@@ -48,6 +48,7 @@ from portal.services.search.backend import (
     SearchResult,
     no_matches,
 )
+from portal.services.search.highlight import query_marks
 from portal.services.search.query import BODY, NameLike, Prefix, words_of
 from portal.services.search.tantivy_query import (
     Compiler,
@@ -254,13 +255,13 @@ class TantivyBackend:
             page, total, cut = ranked_page(
                 searcher, self.schema, matching, start, end, by_date, ties, deadline
             )
-            terms, name_words = compiler.highlight_terms(parsed.leaves)
+            marks, name_words = query_marks(parsed.leaves)
             hits = page_hits(searcher, page, by_date)
             for hit, ranked in zip(hits, page, strict=True):
                 if time.monotonic() > deadline:
                     cut = True  # the rest of the page without highlights
                     break
-                hit.highlights = highlights_of(searcher, ranked, terms, name_words)
+                hit.highlights = highlights_of(searcher, ranked, marks, name_words)
             return SearchResult(hits, total, facets.result(), cut or compiler.capped)
 
     def similar(self, version_id: int, acl: list[str], limit: int = 5) -> list[Hit]:

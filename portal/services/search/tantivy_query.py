@@ -112,13 +112,12 @@ def micros(moment: datetime) -> int:
 
 class Compiler:
     """The query tree as a tantivy query on ``searcher``'s index: prefixes expanded from its
-    term dictionary (``capped`` when words were left out), kept for highlighting."""
+    term dictionary (``capped`` when words were left out)."""
 
     def __init__(self, searcher: tantivy.Searcher, schema: tantivy.Schema) -> None:
         self.searcher = searcher
         self.schema = schema
         self.capped = False
-        self.expansions: dict[tuple[str, str], list[str]] = {}
 
     def compile(self, node: Node) -> Query:
         if isinstance(node, All):
@@ -170,27 +169,10 @@ class Compiler:
         if len(found) > MAX_EXPANSIONS:
             self.capped = True
         words = [word for word, _count in found[:MAX_EXPANSIONS]]
-        self.expansions[field, node.stem] = words
         if not words:
             return None
         matching = Query.term_set_query(self.schema, field, words)
         return Query.const_score_query(matching, BOOSTS.get(field, 1.0))
-
-    def highlight_terms(self, leaves) -> tuple[dict[str, set[str]], list[str]]:
-        """The index terms to mark per field (words, prefix expansions) and the words whose
-        close names are marked (found per hit)."""
-        terms: dict[str, set[str]] = {BODY: set(), TITLE: set(), NAMES: set()}
-        name_words = []
-        for leaf in leaves:
-            if isinstance(leaf, NameLike):
-                name_words.append(leaf.word)
-                continue
-            for field in set(leaf.fields) & set(terms):
-                if isinstance(leaf, Prefix):
-                    terms[field].update(self.expansions.get((field, leaf.stem), ()))
-                else:
-                    terms[field].update(words_of(leaf.text, field))
-        return terms, name_words
 
 
 # ------------------------------------------------------------ filters

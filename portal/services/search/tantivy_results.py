@@ -12,7 +12,7 @@ import tantivy
 from tantivy import Occur, Query
 
 from portal.services.search.backend import FACETS, Hit, name_like
-from portal.services.search.highlight import hit_passages
+from portal.services.search.highlight import Marks, hit_passages
 from portal.services.search.query import NAMES, TITLE, words_of
 from portal.services.search.tantivy_query import STORED, date_range, filtered
 
@@ -143,20 +143,21 @@ def page_hits(searcher: tantivy.Searcher, page: list[Ranked], by_date: bool = Fa
 
 
 def highlights_of(
-    searcher: tantivy.Searcher, ranked: Ranked, terms: dict[str, set[str]], name_words: list[str]
+    searcher: tantivy.Searcher, ranked: Ranked, marks: dict[str, Marks], name_words: list[str]
 ) -> list[str]:
     """The passages of a hit (``hit_passages``). Title and names are short and analysed
-    first: a title without the terms is skipped, and in names only the terms they hold
-    are looked for (none: no regex to compile at all)."""
+    first: a title without the marked terms is skipped, and in names only the terms they
+    hold are looked for (none: no regex to compile at all)."""
     document = searcher.doc(ranked.address)
 
-    def wanted(field: str, text: str) -> set[str]:
-        if field == TITLE and not terms[field].intersection(words_of(text, field)):
-            return set()
+    def wanted(field: str, text: str) -> Marks:
+        if field == TITLE and not any(map(marks[field].marks, words_of(text, field))):
+            return Marks()
         if field == NAMES:
             present = set(words_of(text, field))
-            return (terms[field] & present) | _close_names(present, name_words)
-        return terms[field]
+            found = {name for name in present if marks[field].marks(name)}
+            return Marks(frozenset(found | _close_names(present, name_words)))
+        return marks[field]
 
     return hit_passages(lambda field: stored_text(document, field), wanted)
 

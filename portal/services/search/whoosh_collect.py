@@ -19,7 +19,7 @@ from whoosh.searching import TimeLimit
 
 from portal.services.search import query as q
 from portal.services.search.backend import FACETS, Hit, SearchQuery, SearchResult, no_matches
-from portal.services.search.highlight import hit_passages
+from portal.services.search.highlight import Marks, hit_passages
 from portal.services.search.whoosh_query import Compiler, allowed, excluded
 
 CHECK_EVERY = 64  # matches between looks at the clock
@@ -151,8 +151,8 @@ def search_in(snapshot: Snapshot, tree: q.Node, query: SearchQuery, acl, deadlin
     start = (query.page - 1) * query.per_page
     page = _ranked(snapshot, docs, scores, start + query.per_page)[start:]
     timed_out = timed_out or time.monotonic() > deadline
-    terms = {} if timed_out else compiler.highlight_terms(query.parsed.leaves)
-    hits = [_hit(searcher, docnum, scores.get(docnum, 0.0), terms, deadline) for docnum in page]
+    marks = {} if timed_out else compiler.highlight_marks(query.parsed.leaves)
+    hits = [_hit(searcher, docnum, scores.get(docnum, 0.0), marks, deadline) for docnum in page]
     timed_out = timed_out or time.monotonic() > deadline
     facets = {name: _counts(snapshot.column(name), docs, name == "focus") for name in FACETS}
     return SearchResult(hits, len(docs), facets, timed_out or compiler.capped)
@@ -181,16 +181,16 @@ def _counts(values: list, docs, split: bool) -> dict[str, int]:
     return dict(sorted(counted.items(), key=lambda item: (-item[1], item[0])))
 
 
-def _hit(searcher, docnum: int, score: float, terms: dict[str, set[str]], deadline) -> Hit:
+def _hit(searcher, docnum: int, score: float, marks: dict[str, Marks], deadline) -> Hit:
     stored = searcher.stored_fields(docnum)
-    highlights = [] if time.monotonic() > deadline else _highlights(stored, terms)
+    highlights = [] if time.monotonic() > deadline else _highlights(stored, marks)
     return Hit(stored["version_id"], stored["document_id"], stored["case_id"],
                round(score, 4), highlights)  # fmt: skip
 
 
-def _highlights(stored: dict, terms: dict[str, set[str]]) -> list[str]:
+def _highlights(stored: dict, marks: dict[str, Marks]) -> list[str]:
     return hit_passages(
-        lambda field: stored.get(field) or "", lambda field, _text: terms.get(field, set())
+        lambda field: stored.get(field) or "", lambda field, _text: marks.get(field, Marks())
     )
 
 

@@ -25,6 +25,7 @@ from portal.services.search.backend import (
     name_like,
     utc_naive,
 )
+from portal.services.search.highlight import Marks, query_marks
 
 
 class FoldedValue(Analyzer):
@@ -133,17 +134,13 @@ class Compiler:
     def _words(self, fieldname: str, prefix: str) -> list[str]:
         return [b.decode() for b in self.reader.expand_prefix(fieldname, prefix)]
 
-    def highlight_terms(self, leaves) -> dict[str, set[str]]:
-        """Per field, the index terms of the leaves a match is found by."""
-        terms: dict[str, set[str]] = {}
-        for leaf in leaves:
-            if isinstance(leaf, q.Prefix | q.NameLike):
-                pairs = self.expansions(leaf)
-            else:
-                pairs = [(f, t) for f in leaf.fields for t in q.words_of(leaf.text, f)]
-            for fieldname, term in pairs:
-                terms.setdefault(fieldname, set()).add(term)
-        return terms
+    def highlight_marks(self, leaves) -> dict[str, Marks]:
+        """Per field, what the leaves a match is found by mark (close names: the names'
+        words they stand for in this index)."""
+        marks, name_words = query_marks(leaves)
+        close = {t for w in name_words for _f, t in self.expansions(q.NameLike(w))}
+        names = marks[q.NAMES]
+        return {**marks, q.NAMES: Marks(names.terms | close, names.prefixes)}
 
 
 class _AnyTerm(wq.Query):
