@@ -164,6 +164,23 @@ def test_title_ranks_above_body_and_date_sort_is_newest_first(backend):
     assert [h.version_id for h in by_date.hits] == [3, 2, 1]
 
 
+def test_prefixes_alone_are_unscored_and_come_newest_first(backend):
+    backend.update(
+        [
+            entry(1, title="Kindergeld", body="Kindergeld beantragt, Kindergeld bewilligt."),
+            entry(2, title="Vermerk", body="Die Kinderbetreuung ist geklärt."),
+            entry(3, title="Notiz", body="Ein Kinderarzt in der Nähe.", names="Kindermann"),
+            entry(4, title="Kinder", body="Nichts davon."),  # "kind": no word of kinder*
+        ],
+        [],
+    )
+    for typed in ("Kinder*", "Kinder* OR Kinderb*", "Kinder* -Schule"):
+        result = backend.search(SearchQuery(text=typed), ACL)
+        assert [(h.version_id, h.score) for h in result.hits] == [(3, 0), (2, 0), (1, 0)], typed
+    mixed = backend.search(SearchQuery(text="Kindergeld OR Kinderb*"), ACL)
+    assert mixed.hits[0].version_id == 1 and mixed.hits[0].score > 0
+
+
 def test_pages_partition_the_results(backend):
     backend.update([entry(n, body="Wohnung gesucht.") for n in range(1, 24)], [])
     pages = [

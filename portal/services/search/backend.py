@@ -88,6 +88,12 @@ class SearchQuery:
         """``text`` parsed (once); InvalidInput when it is no query."""
         return parse(self.text)
 
+    @property
+    def by_date(self) -> bool:
+        """Whether hits come newest first: asked for, or nothing the query finds by is
+        scored (prefixes only: their expansions are unscored on every backend)."""
+        return self.sort == "date" or not self.parsed.scored
+
 
 @dataclass
 class Hit:

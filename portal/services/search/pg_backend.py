@@ -227,9 +227,7 @@ class PostgresBackend:
                 match = compile_tree(parsed.tree, close)
                 if match is None:
                     return no_matches()
-                rank = (
-                    compile_tree(parsed.tree, close, scored=True) if query.sort != "date" else None
-                )
+                rank = None if query.by_date else compile_tree(parsed.tree, close, scored=True)
                 conditions = where(query, acl, match, self._column(parsed.tree))
                 result, texts = page(connection, query, conditions, rank)
         except DBAPIError as exc:

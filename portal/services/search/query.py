@@ -120,6 +120,11 @@ class ParsedQuery:
         """The leaves a match is found by (not those under ``Not``), for highlighting."""
         return list(_positive_leaves(self.tree))
 
+    @cached_property
+    def scored(self) -> bool:
+        """Whether matches differ in relevance: words, phrases, names (not prefixes only)."""
+        return any(isinstance(leaf, Term | Phrase | NameLike) for leaf in self.leaves)
+
 
 def parse(text: str | None) -> ParsedQuery:
     """Parse the user's query; InvalidInput for empty, too long or purely negative ones."""

@@ -49,7 +49,7 @@ from portal.services.search.backend import (
     no_matches,
 )
 from portal.services.search.highlight import query_marks
-from portal.services.search.query import BODY, NameLike, Prefix, words_of
+from portal.services.search.query import BODY, words_of
 from portal.services.search.tantivy_query import (
     Compiler,
     as_document,
@@ -247,13 +247,11 @@ class TantivyBackend:
             matching = filtered(compiler.compile(parsed.tree), filters(self.schema, query, acl))
             start = (query.page - 1) * query.per_page
             end = start + query.per_page
-            by_date = query.sort == "date"
-            # Only prefixes and names: unscored, every match ties with many others.
-            ties = not by_date and all(isinstance(x, Prefix | NameLike) for x in parsed.leaves)
+            by_date = query.by_date
             # The facets evaluate the query again, most of their time: meanwhile, the page.
             facets = _FACET_THREADS.submit(facet_counts, searcher, matching)
             page, total, cut = ranked_page(
-                searcher, self.schema, matching, start, end, by_date, ties, deadline
+                searcher, self.schema, matching, start, end, by_date, deadline
             )
             marks, name_words = query_marks(parsed.leaves)
             hits = page_hits(searcher, page, by_date)

@@ -42,15 +42,13 @@ def ranked_page(
     start: int,
     end: int,
     by_date: bool,
-    ties: bool,
     deadline: float,
 ) -> tuple[list[Ranked], int, bool]:
     """Hits ``start`` to ``end`` by score (or date), ties newest first, then by version
     id; the number of matches; whether time ran out. tantivy breaks ties by index
-    order, so the tie group at the end of the page is fetched whole and sorted (at
-    once when ``ties`` are expected: every search reads all matches again)."""
+    order, so the tie group at the end of the page is fetched whole and sorted."""
     order = "date" if by_date else None
-    limit = end + (TIE_FETCH if ties else 1)
+    limit = end + 1
     result = searcher.search(query, limit, count=True, order_by_field=order)
     total, hits = result.count, result.hits
     if _tie_continues(hits, limit, end) and limit < end + TIE_FETCH:
@@ -79,7 +77,7 @@ def _same_score(
     searcher, schema, query: Query, score: float, need: int, deadline: float
 ) -> tuple[list[Ranked], bool]:
     """The ``need`` newest matches scoring ``score`` (a tie group too large to fetch
-    whole, e.g. of unscored prefix expansions): matches are walked newest first,
+    whole, e.g. of a word in many texts of the same length): matches are walked newest first,
     ``WALK_BATCH`` at a time, and scored again restricted to each batch, until no
     later match can be newer. Whether time ran out first."""
     found: list[Ranked] = []

@@ -131,7 +131,7 @@ def search_in(snapshot: Snapshot, tree: q.Node, query: SearchQuery, acl, deadlin
         return no_matches()
     searcher = snapshot.searcher
     compiler = Compiler(searcher.reader(), deadline)
-    by_date = query.sort == "date"
+    by_date = query.by_date
     # Every match is collected (total, facets): scored, or just listed when sorted by date.
     found = searcher.collector(limit=None, scored=not by_date)
     restrict = excluded(query)
