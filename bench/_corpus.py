@@ -329,7 +329,7 @@ def _insert_cases(sessions, rng, n_cases, org_ids, user_id) -> dict[int, list[st
                 consent_id = case_id  # at most one per case
                 consents.append({
                     "id": consent_id, "case_id": case_id, "purpose": "Zusammenarbeit",
-                    "valid_from": at.date(), "recorded_at": at,
+                    "valid_from": at.date(), "recorded_at": at, "recorded_on": at.date(),
                     "revoked_at": at + timedelta(days=90) if rng.random() < 0.1 else None,
                 })  # fmt: skip
                 others = rng.sample([o for o in org_ids if o != lead], rng.randint(1, 3))

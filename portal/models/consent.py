@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Column, Date, ForeignKey, String, Table, Text
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models.base import Base, UTCDateTime, utcnow
+from portal.models.base import Base, UTCDateTime, local_today, utcnow
 from portal.models.org import Organisation
 from portal.models.user import User
 
@@ -50,6 +51,8 @@ class Consent(Base):
     form_filename: Mapped[str | None] = mapped_column(String(255))
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The day in Germany it was recorded: it "starts later" when valid_from is after it.
+    recorded_on: Mapped[date] = mapped_column(Date, default=local_today)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     revocation_note: Mapped[str] = mapped_column(Text, default="")
@@ -59,6 +62,11 @@ class Consent(Base):
     )
     recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
     revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
+
+    @hybrid_property
+    def starts_later(self) -> bool:
+        """Recorded to come into force on a later day (else in force from its recording)."""
+        return self.valid_from > self.recorded_on
 
     def may_apply(self, today: date) -> bool:
         """In force on ``today`` or on a later day: not revoked, not expired."""

@@ -68,7 +68,8 @@ def test_the_system_reads_no_cases(db, make_user, make_case, make_note):
 
 
 def test_search_tokens_come_from_the_policy(db, monkeypatch, make_user, make_case, make_note):
-    """Documents carry a token per right (lead, consent and organisation); a user's search
+    """Documents carry a token per right (lead; consents in force from their recording
+    per organisation and last day, one that starts later on its own); a user's search
     matches the rights in force today, so consent days need no reindexing."""
     worker, partner, admin = make_user(), make_user(), make_user(role="admin")
     case = make_case(worker)
@@ -87,8 +88,33 @@ def test_search_tokens_come_from_the_policy(db, monkeypatch, make_user, make_cas
     assert access.user_search_tokens(db, worker) == [lead]
     assert access.user_search_tokens(db, admin) == []  # admins read no contents
     partner_lead = f"l{partner.organisation_id}"
-    for day, expected in [(0, [partner_lead]), (1, [partner_lead, released]),
-                        (2, [partner_lead, released]), (3, [partner_lead])]:  # fmt: skip
+    for day, expected in [(0, [partner_lead]), (1, [released, partner_lead]),
+                          (2, [released, partner_lead]), (3, [partner_lead])]:  # fmt: skip
         monkeypatch.setattr(access, "local_today", lambda day=day: today + timedelta(days=day))
         assert access.user_search_tokens(db, partner) == expected
     assert access.document_search_tokens(case, shared) == [lead]  # expired: gone at reindex
+
+
+def test_consents_in_force_from_their_recording_share_a_token_per_last_day(
+    db, monkeypatch, make_user, make_case, make_note
+):
+    worker, partner = make_user(), make_user()
+    today, org = local_today(), partner.organisation_id
+    cases = [make_case(worker) for _ in range(4)]
+    for case, until in zip(cases, [None, None, today + timedelta(days=1), today], strict=True):
+        consents.record(db, worker, case, organisation_ids=[org], valid_until=until)
+    db.commit()
+    last_day = f"o{org}u{today + timedelta(days=1):%Y%m%d}"
+    assert access.document_search_tokens(cases[0], make_note(worker, cases[0])) == [
+        f"l{worker.organisation_id}", f"o{org}"
+    ]  # fmt: skip
+    assert f"o{org}u{today:%Y%m%d}" in access.document_search_tokens(
+        cases[3], make_note(worker, cases[3])
+    )
+    assert access.user_search_tokens(db, partner) == sorted(
+        [f"l{org}", f"o{org}", last_day, f"o{org}u{today:%Y%m%d}"]
+    )
+    monkeypatch.setattr(access, "local_today", lambda: today + timedelta(days=1))
+    assert access.user_search_tokens(db, partner) == sorted([f"l{org}", f"o{org}", last_day])
+    consents.revoke(db, worker, cases[2], cases[2].consents[0].id)
+    assert access.user_search_tokens(db, partner) == [f"l{org}", f"o{org}"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -9,7 +11,7 @@ from sqlalchemy import update
 
 from portal.migrate import alembic_config, is_current, upgrade
 from portal.models import Base, DocumentVersion
-from portal.services import documents
+from portal.services import consents, documents
 
 
 def test_migrated_schema_matches_the_models(app):
@@ -47,7 +49,23 @@ def test_form_search_text_leaves_codes_and_dates_out(app, db, make_user, make_ca
     db.execute(update(DocumentVersion).values(extracted_text=old + "\nText des Scans"))
     db.commit()
     database = app.extensions["portal.db"]
-    command.stamp(alembic_config(database), "0005")
+    command.downgrade(alembic_config(database), "0005")
     upgrade(database)
     db.expire_all()
     assert version.extracted_text == "Wohnen\nEigene Wohnung\nText des Scans"
+
+
+def test_consents_get_the_day_they_were_recorded(app, db, make_user, make_case):
+    """Migration 0007 gives existing consents the day in Germany of their ``recorded_at``."""
+    worker, partner = make_user(), make_user()
+    consent = consents.record(
+        db, worker, make_case(worker), organisation_ids=[partner.organisation_id]
+    )
+    late_evening = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)  # 2 March in Germany
+    consent.recorded_at = late_evening
+    db.commit()
+    database = app.extensions["portal.db"]
+    command.downgrade(alembic_config(database), "0006")
+    upgrade(database)
+    db.expire_all()
+    assert consent.recorded_on == date(2026, 3, 2)

@@ -379,3 +379,49 @@ def test_consent_windows_are_exact_at_every_instant(
     consents.revoke(db, stadt, case, consent.id)
     db.commit()
     check(1, set())  # revoked: at once, the index still lists the consent
+
+
+@pytest.mark.parametrize("service_backend", BACKENDS, indirect=True)
+def test_consents_in_force_from_recording_share_tokens_and_stay_exact(
+    db, service_backend, monkeypatch, make_user, make_case, make_note
+):
+    """Two cases released to Caritas until the same last day share one token: passing that
+    day, and revoking one of them before its reindex has run, hide exactly what the
+    policy hides (hits, totals, facets)."""
+    stadt, caritas = make_user(), make_user()
+    today = local_today()
+    first, second = make_case(stadt), make_case(stadt)
+    for case in (first, second):
+        consents.record(
+            db, stadt, case, organisation_ids=[caritas.organisation_id],
+            valid_until=today + timedelta(days=1),
+        )  # fmt: skip
+    notes = [
+        make_note(stadt, first, title="Erster", text="Wohnung in Gütersloh."),
+        make_note(stadt, second, title="Zweiter", text="Wohnung in Harsewinkel."),
+    ]
+    db.commit()
+    for case in (first, second):
+        search.index_case(db, service_backend, case.id)
+    entries = [e for note in notes for e in search.entries_for(db, note)]
+    assert len({token for e in entries for token in e.acl if token.startswith("o")}) == 1
+
+    def check(day: int, visible: set[str]) -> None:
+        monkeypatch.setattr(access, "local_today", lambda: today + timedelta(days=day))
+        db.expire_all()
+        query = SearchQuery(text="Wohnung", per_page=100)
+        found, result = search.search(db, service_backend, Requester(caritas), query)
+        policy = {n.title for n in notes if access.can(caritas, access.READ_DOCUMENT, n)}
+        assert {f.document.title for f in found} == policy == visible, day
+        expected = evaluate(entries, query, access.user_search_tokens(db, caritas))
+        assert (result.total, result.facets) == (expected.total, expected.facets), day
+
+    check(0, {"Erster", "Zweiter"})
+    check(1, {"Erster", "Zweiter"})  # the last day
+    check(2, set())
+    consents.revoke(db, stadt, first, first.consents[0].id)
+    db.commit()
+    check(1, {"Zweiter"})  # the index still lists the first case's token: left out
+    search.index_case(db, service_backend, first.id)
+    entries = [e for note in notes for e in search.entries_for(db, note)]
+    check(1, {"Zweiter"})

@@ -22,7 +22,7 @@ expansions (PostgreSQL has no term dictionary to bound them by frequency, so nev
 ``incomplete`` for that); Not = ``!``. NameLike (one edit, same first letter): the name
 words of indexed cases (``case_names``, by first letter and length) are compared in
 Python and the close ones join the query. Access: an entry's ``acl`` tokens are looked up in a
-hash of the user's (one per consent: thousands).
+hash of the user's (one per last day of a consent: up to hundreds).
 
 Ranking: the newest RANK_CANDIDATES matches are ranked, the older ones follow by date
 (``ts_rank`` reads each tsvector: ranking all 12,000 matches of a common word took half

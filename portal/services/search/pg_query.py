@@ -177,7 +177,7 @@ def close_names(connection, tree: Node) -> dict[str, list[str]]:
 
 def where(query: SearchQuery, acl: list[str], match: str, column: str) -> tuple[str, dict]:
     """The conditions on index entries: ``match`` (found through the text index), an
-    ``acl`` token (a user may have thousands, one per consent: looked up in a hash of
+    ``acl`` token (a user may have hundreds, one per last day of a consent: looked up in a hash of
     them, where ``&&`` would compare every token with every token of every entry), the
     optional filters."""
     conditions, params = [ACCESS], {"acl": list(acl)}
