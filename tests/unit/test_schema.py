@@ -69,3 +69,5 @@ def test_consents_get_the_day_they_were_recorded(app, db, make_user, make_case):
     upgrade(database)
     db.expire_all()
     assert consent.recorded_on == date(2026, 3, 2)
+    # SQLite rebuilds the table: the organisations released (ON DELETE CASCADE) stay.
+    assert [o.id for o in consent.organisations] == [partner.organisation_id]
