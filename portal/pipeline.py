@@ -23,7 +23,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, flash, g, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
 from portal import jobs
 from portal.db import db_session
@@ -85,6 +87,25 @@ def requires(action: str):
         return check_then_view
 
     return decorate
+
+
+# What a user whose password someone else set may open before choosing their own.
+OWN_ACCOUNT_ENDPOINTS = frozenset(
+    {"account.index", "account.change_password", "auth.login", "auth.logout",
+     "main.set_language", "main.health", "static"}
+)  # fmt: skip
+
+
+def own_password_first():
+    """Before every page: a user who may not use the portal before changing the password an
+    administrator set (``access.USE_PORTAL``) is sent to the account page. (The API
+    refuses such a user's token in its own authentication.)"""
+    if request.blueprint == "api" or request.endpoint in OWN_ACCOUNT_ENDPOINTS:
+        return None
+    if current_user.is_authenticated and not access.can(current_user, access.USE_PORTAL):
+        flash(_l("Please choose your own password before you continue."), "info")
+        return redirect(url_for("account.index"))
+    return None
 
 
 def refused(error: Exception) -> None:

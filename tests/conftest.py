@@ -220,6 +220,7 @@ def make_user(db, make_org) -> Callable[..., User]:
             organisation=org or make_org(),
             role=role,
             password=password,
+            chosen_by_user=True,
         )
         db.commit()
         return user

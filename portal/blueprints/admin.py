@@ -108,7 +108,10 @@ def new_user():
                 password=form.password.data,
                 ip=client_ip(),
             )
-            flash(_("The user was created."), "success")
+            flash(
+                _("The user was created. At the first login they choose their own password."),
+                "success",
+            )
             return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=None), _status(form)
 
@@ -147,7 +150,11 @@ def reset_password(user_id: int):
             accounts.set_password(
                 db_session(), user, form.password.data, actor=current_user, ip=client_ip()
             )
-            flash(_("The password was set. Tell the user in person or by phone."), "success")
+            flash(
+                _("The password was set. Tell the user in person or by phone; at the next"
+                  " login they choose their own."),
+                "success",
+            )  # fmt: skip
             return redirect(url_for("admin.edit_user", user_id=user.id))
     edit_form = _user_form(obj=user)
     del edit_form.password

@@ -44,9 +44,10 @@ def goal_statuses(document_id: int):
 
 
 @bp.post("/documents/<int:document_id>/goals")
-@with_agreement(access.EDIT_DOCUMENT)
+@with_agreement(access.READ_DOCUMENT)
 def save_goal_statuses(document: Document):
-    """Save changed statuses as a new version; a stale base shows the merge, nothing is lost."""
+    """Save changed statuses as a new version; a stale base shows the merge, nothing is lost.
+    Who may set which goal's status, the service asks the policy (403 otherwise)."""
     session = db_session()
     current = documents.get_version(session, document, document.current_version)
     form = GoalStatusForm()
@@ -96,15 +97,24 @@ def _goals_page(document, current, form, *, status=200, changed_by=None, version
     oldest first, when the caller has them already)."""
     if versions is None:
         versions = list(reversed(documents.list_versions(db_session(), document)))
+    shown = goals.goals_of(current.fields)
     return render_template(
         "monitoring/goals.html",
         document=document,
         case=document.case,
         version=current,
-        goals=goals.goals_of(current.fields),
+        goals=shown,
         histories=goals.history(versions),
         form=form,
-        can_edit=access.can(current_user, access.EDIT_DOCUMENT, document),
+        can_edit=goals.may_change(current_user, document, current),
+        settable=[
+            access.can(
+                current_user,
+                access.SET_GOAL_STATUS,
+                access.GoalOf(document, goal.responsible_organisation_id),
+            )
+            for goal in shown
+        ],
         changed_by=changed_by or [],
         conflict=status == 409,
         org_names={org.id: org.name for org in accounts.list_organisations(db_session())},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import Base, UTCDateTime, utcnow
@@ -32,6 +32,8 @@ class User(Base):
     language: Mapped[str | None] = mapped_column(String(5))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set by an administrator (or at the server): the user chooses their own at first login.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, server_default=false())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")

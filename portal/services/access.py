@@ -7,6 +7,8 @@ Default deny: an action not granted below is refused. Callers ask
 The rule (DESIGN.md): a user may see a case's documents when their organisation
 leads the case or holds a current consent for it (not revoked, started, not
 expired); ``internal`` documents only inside the author's organisation.
+Each organisation edits only its own documents; the integration agreement is the
+lead's, and a goal's status may also be set by the organisation responsible for it.
 Coordinators see case metadata across the network, to find parallel files, but
 no contents. Admins manage accounts, not cases. Read-only users never write.
 The portal's own commands act as ``SYSTEM``: an operator at the server, who sets up
@@ -15,6 +17,7 @@ accounts but reads nothing of the cases.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import ColumnElement, and_, or_, select, true
@@ -34,6 +37,7 @@ READ_CASE = "read_case"
 EDIT_CASE = "edit_case"
 READ_DOCUMENT = "read_document"
 EDIT_DOCUMENT = "edit_document"
+SET_GOAL_STATUS = "set_goal_status"  # target: GoalOf
 MANAGE_CONSENT = "manage_consent"
 READ_AUDIT = "read_audit"
 EXPORT_PERSON_DATA = "export_person_data"
@@ -53,12 +57,21 @@ class SystemActor:
     name = "System"
     role = "system"
     active = True
+    must_change_password = False
 
     def __repr__(self) -> str:
         return "SYSTEM"
 
 
 SYSTEM = SystemActor()
+
+
+@dataclass(frozen=True)
+class GoalOf:
+    """A goal of an integration agreement, as the policy sees it: whose it is."""
+
+    document: Document
+    responsible_organisation_id: int | None
 
 
 def can(user: User | None, action: str, target: object | None = None) -> bool:
@@ -212,8 +225,9 @@ def _manages_credentials(user: User, owner: User | None) -> bool:
     return (user.id is not None and user.id == owner.id) or _is_admin(user, owner)
 
 
-def _any_active_user(_user: User, _target: object | None) -> bool:
-    return True
+def _uses_portal(user: User, _target: object | None) -> bool:
+    """Anything beyond the own account: not before choosing one's own password."""
+    return not user.must_change_password
 
 
 def _works_with_cases(user: User, _target: object | None) -> bool:
@@ -246,7 +260,24 @@ def _reads_document(user: User, document: Document) -> bool:
 
 
 def _edits_document(user: User, document: Document) -> bool:
-    return user.role in WRITER_ROLES and _reads_document(user, document)
+    """Each organisation writes its own documents (a partner adds its own to the case, it
+    does not rewrite the lead's or another partner's); the integration agreement is the
+    lead organisation's, whoever wrote its first version."""
+    if user.role not in WRITER_ROLES or not _reads_document(user, document):
+        return False
+    if document.type == "agreement":
+        return user.organisation_id == document.case.lead_organisation_id
+    return user.organisation_id == document.author_organisation_id
+
+
+def _sets_goal_status(user: User, goal: GoalOf) -> bool:
+    """A goal's status: the lead organisation, or the organisation responsible for it."""
+    if user.role not in WRITER_ROLES or not _reads_document(user, goal.document):
+        return False
+    return user.organisation_id in (
+        goal.document.case.lead_organisation_id,
+        goal.responsible_organisation_id,
+    )
 
 
 def _manages_consent(user: User, case: Case) -> bool:
@@ -278,7 +309,7 @@ def _is_coordinator(user: User, _target: object | None) -> bool:
 _RULES = {
     MANAGE_ACCOUNTS: _is_admin,
     MANAGE_CREDENTIALS: _manages_credentials,
-    USE_PORTAL: _any_active_user,
+    USE_PORTAL: _uses_portal,
     WORK_WITH_CASES: _works_with_cases,
     CREATE_CASE: _creates_cases,
     READ_CASE_METADATA: _reads_case_metadata,
@@ -286,6 +317,7 @@ _RULES = {
     EDIT_CASE: _edits_case,
     READ_DOCUMENT: _reads_document,
     EDIT_DOCUMENT: _edits_document,
+    SET_GOAL_STATUS: _sets_goal_status,
     MANAGE_CONSENT: _manages_consent,
     READ_AUDIT: _reads_audit,
     # Art. 15 exports answer the person's request; the lead organisation handles it.

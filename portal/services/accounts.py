@@ -176,8 +176,11 @@ def create_user(
     role: str,
     password: str,
     ip: str = "",
+    chosen_by_user: bool = False,
 ) -> User:
-    """Create an active user after checking e-mail, role and the password rule."""
+    """Create an active user after checking e-mail, role and the password rule. The
+    password is someone else's choice (``chosen_by_user`` only for demo accounts): the
+    user must change it at the first login."""
     access.require(actor, access.MANAGE_ACCOUNTS)
     email = normalise_email(email)
     _check_user_fields(session, email=email, name=name, role=role)
@@ -188,6 +191,7 @@ def create_user(
         organisation=organisation,
         role=role,
         password_hash=hash_password(password),
+        must_change_password=not chosen_by_user,
     )
     try:
         with session.begin_nested():  # a savepoint: the caller's transaction stays usable
@@ -262,11 +266,13 @@ def change_password(session: Session, user: User, *, current: str, new: str, ip:
 def set_password(
     session: Session, user: User, password: str, *, actor: User | None, ip: str = ""
 ) -> None:
-    """Set a new password (own change or admin reset) and end every existing session."""
+    """Set a new password (own change or admin reset) and end every existing session. A
+    password set by someone else must be changed at the next login."""
     access.require(actor, access.MANAGE_CREDENTIALS, user)
     check_password_rule(password, user_inputs=[user.email, user.name, user.organisation.name])
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
+    user.must_change_password = actor is not user
     sessions.revoke_all(session, user)
     audit.record(
         session, "password_change", actor=actor, object_type="user", object_id=user.id, ip=ip

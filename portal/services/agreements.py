@@ -199,21 +199,20 @@ def update_statuses(
     access.require_visible(actor, access.READ_DOCUMENT, document)
     if document.type != "agreement":
         raise NotFound()
-    access.require(actor, access.EDIT_DOCUMENT, document)
+    base = documents.require_editable(session, actor, document)
     if base_version != document.current_version:
         raise VersionConflict(document.current_version)
-    base = documents.get_version(session, document, base_version)
     fields = base.fields or {}
-    goals = fields.get("goals") or []
+    saved = fields.get("goals") or []
     errors = {f"goals[{i}].status": "invalid_status"
               for i, status in enumerate(statuses) if status not in GOAL_STATUSES}  # fmt: skip
-    if len(statuses) != len(goals):
+    if len(statuses) != len(saved):
         errors["statuses"] = "count_mismatch"
     if errors:
         raise ValidationFailed(_l("Please choose a valid status for every goal."), fields=errors)
-    if all(goal.get("status") == status for goal, status in zip(goals, statuses, strict=True)):
+    if all(goal.get("status") == status for goal, status in zip(saved, statuses, strict=True)):
         return None
-    changed = [dict(goal, status=status) for goal, status in zip(goals, statuses, strict=True)]
+    changed = [dict(goal, status=status) for goal, status in zip(saved, statuses, strict=True)]
     return documents.add_version(
         session, actor, document, base_version=base_version,
         content=Content(fields={**fields, "goals": changed}), ctx=ctx,

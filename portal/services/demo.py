@@ -72,6 +72,7 @@ def seed(session: Session, ctx: SaveContext) -> list[tuple[str, str, str]]:
                 role=role,
                 password=DEMO_PASSWORD,
                 ip="seed-demo",
+                chosen_by_user=True,  # published in the README, to try the portal out
             )
         session.flush()
         _seed_cases(session, ctx)

@@ -117,6 +117,35 @@ def carry_signature(previous: DocumentVersion, title: str, fields: dict) -> dict
     return {**fields, "signed_on": signed_on if keep else None}
 
 
+# ---------------------------------------------------------------- who may change what
+
+
+def may_change(actor: User, document: Document, current: DocumentVersion) -> bool:
+    """Whether ``actor`` may save any new version of the agreement: as its editor (the
+    lead organisation), or to set the status of a goal it is responsible for."""
+    return access.can(actor, access.EDIT_DOCUMENT, document) or any(
+        access.can(
+            actor, access.SET_GOAL_STATUS, access.GoalOf(document, goal.responsible_organisation_id)
+        )
+        for goal in goals_of(current.fields)
+    )
+
+
+def require_change_rights(
+    actor: User, document: Document, current: DocumentVersion, title: str, fields: dict
+) -> None:
+    """AccessDenied unless ``actor`` may save ``title``/``fields`` after ``current``: an
+    editor anything, others only statuses, each of a goal they may set."""
+    if access.can(actor, access.EDIT_DOCUMENT, document):
+        return
+    if not only_statuses_changed(current, title, fields):
+        access.require(actor, access.EDIT_DOCUMENT, document)
+    for old, new in zip(goals_of(current.fields), goals_of(fields), strict=True):
+        if old.status != new.status:
+            target = access.GoalOf(document, old.responsible_organisation_id)
+            access.require(actor, access.SET_GOAL_STATUS, target)
+
+
 # ---------------------------------------------------------------- history
 
 

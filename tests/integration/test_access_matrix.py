@@ -51,7 +51,8 @@ class Allowed(NamedTuple):
     contents: bool  # the folder with its documents, the consent list
     case_doc: bool  # read a document of visibility "case" (views, versions, diff, file, search)
     internal_doc: bool  # read an "internal" document of the lead organisation A
-    write: bool  # change the case (phase, new documents), new versions of readable documents
+    write: bool  # change the case (phase, new documents)
+    edit: bool  # new versions of organisation A's documents (each organisation edits its own)
     manage_consent: bool  # record and revoke consents, hand the case over
     audit: bool  # read the case's audit trail (API.md: lead organisation and coordinators)
     export: bool  # data-subject requests: Art. 15 export, Art. 17 erasure (lead organisation)
@@ -66,41 +67,41 @@ CONSENT_STATES = ("none", "current", "expired", "revoked", "future")
 # until yesterday); revoked (recorded, then revoked); future (valid from tomorrow).
 # fmt: off
 TABLE: dict[tuple[str, str, str], Allowed] = {
-    # Columns: metadata, contents, case document, internal document, write, manage consent,
-    # audit trail, Art. 15 export (see ``Allowed``).
-    #  role           org  B's consent       meta  cont  case  intl  write cons  audit export
-    ("caseworker",  "A", "none"):    Allowed(Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y),
-    ("caseworker",  "A", "current"): Allowed(Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y),
-    ("caseworker",  "A", "expired"): Allowed(Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y),
-    ("caseworker",  "A", "revoked"): Allowed(Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y),
-    ("caseworker",  "A", "future"):  Allowed(Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y),
-    ("readonly",    "A", "none"):    Allowed(Y,    Y,    Y,    Y,    N,    N,    Y,    N),
-    ("readonly",    "A", "current"): Allowed(Y,    Y,    Y,    Y,    N,    N,    Y,    N),
-    ("readonly",    "A", "expired"): Allowed(Y,    Y,    Y,    Y,    N,    N,    Y,    N),
-    ("readonly",    "A", "revoked"): Allowed(Y,    Y,    Y,    Y,    N,    N,    Y,    N),
-    ("readonly",    "A", "future"):  Allowed(Y,    Y,    Y,    Y,    N,    N,    Y,    N),
-    ("coordinator", "A", "none"):    Allowed(Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y),
-    ("coordinator", "A", "current"): Allowed(Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y),
-    ("coordinator", "A", "expired"): Allowed(Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y),
-    ("coordinator", "A", "revoked"): Allowed(Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y),
-    ("coordinator", "A", "future"):  Allowed(Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y),
-    ("caseworker",  "B", "none"):    Allowed(N,    N,    N,    N,    N,    N,    N,    N),
-    ("caseworker",  "B", "current"): Allowed(Y,    Y,    Y,    N,    Y,    N,    N,    N),
-    ("caseworker",  "B", "expired"): Allowed(N,    N,    N,    N,    N,    N,    N,    N),
-    ("caseworker",  "B", "revoked"): Allowed(N,    N,    N,    N,    N,    N,    N,    N),
-    ("caseworker",  "B", "future"):  Allowed(N,    N,    N,    N,    N,    N,    N,    N),
-    ("readonly",    "B", "none"):    Allowed(N,    N,    N,    N,    N,    N,    N,    N),
-    ("readonly",    "B", "current"): Allowed(Y,    Y,    Y,    N,    N,    N,    N,    N),
-    ("readonly",    "B", "expired"): Allowed(N,    N,    N,    N,    N,    N,    N,    N),
-    ("readonly",    "B", "revoked"): Allowed(N,    N,    N,    N,    N,    N,    N,    N),
-    ("readonly",    "B", "future"):  Allowed(N,    N,    N,    N,    N,    N,    N,    N),
-    ("coordinator", "B", "none"):    Allowed(Y,    N,    N,    N,    N,    N,    Y,    N),
-    ("coordinator", "B", "current"): Allowed(Y,    Y,    Y,    N,    Y,    N,    Y,    N),
-    ("coordinator", "B", "expired"): Allowed(Y,    N,    N,    N,    N,    N,    Y,    N),
-    ("coordinator", "B", "revoked"): Allowed(Y,    N,    N,    N,    N,    N,    Y,    N),
-    ("coordinator", "B", "future"):  Allowed(Y,    N,    N,    N,    N,    N,    Y,    N),
-    ("admin",       "C", "none"):    Allowed(N,    N,    N,    N,    N,    N,    N,    N),
-    ("admin",       "C", "current"): Allowed(N,    N,    N,    N,    N,    N,    N,    N),
+    # Columns: metadata, contents, case document, internal document, write, edit A's
+    # documents, manage consent, audit trail, Art. 15 export (see ``Allowed``).
+    #  role           org  B's consent       meta  cont  case  intl  write edit  cons  audit export
+    ("caseworker",  "A", "none"):    Allowed(Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y),
+    ("caseworker",  "A", "current"): Allowed(Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y),
+    ("caseworker",  "A", "expired"): Allowed(Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y),
+    ("caseworker",  "A", "revoked"): Allowed(Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y),
+    ("caseworker",  "A", "future"):  Allowed(Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y),
+    ("readonly",    "A", "none"):    Allowed(Y,    Y,    Y,    Y,    N,    N,    N,    Y,    N),
+    ("readonly",    "A", "current"): Allowed(Y,    Y,    Y,    Y,    N,    N,    N,    Y,    N),
+    ("readonly",    "A", "expired"): Allowed(Y,    Y,    Y,    Y,    N,    N,    N,    Y,    N),
+    ("readonly",    "A", "revoked"): Allowed(Y,    Y,    Y,    Y,    N,    N,    N,    Y,    N),
+    ("readonly",    "A", "future"):  Allowed(Y,    Y,    Y,    Y,    N,    N,    N,    Y,    N),
+    ("coordinator", "A", "none"):    Allowed(Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y),
+    ("coordinator", "A", "current"): Allowed(Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y),
+    ("coordinator", "A", "expired"): Allowed(Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y),
+    ("coordinator", "A", "revoked"): Allowed(Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y),
+    ("coordinator", "A", "future"):  Allowed(Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y),
+    ("caseworker",  "B", "none"):    Allowed(N,    N,    N,    N,    N,    N,    N,    N,    N),
+    ("caseworker",  "B", "current"): Allowed(Y,    Y,    Y,    N,    Y,    N,    N,    N,    N),
+    ("caseworker",  "B", "expired"): Allowed(N,    N,    N,    N,    N,    N,    N,    N,    N),
+    ("caseworker",  "B", "revoked"): Allowed(N,    N,    N,    N,    N,    N,    N,    N,    N),
+    ("caseworker",  "B", "future"):  Allowed(N,    N,    N,    N,    N,    N,    N,    N,    N),
+    ("readonly",    "B", "none"):    Allowed(N,    N,    N,    N,    N,    N,    N,    N,    N),
+    ("readonly",    "B", "current"): Allowed(Y,    Y,    Y,    N,    N,    N,    N,    N,    N),
+    ("readonly",    "B", "expired"): Allowed(N,    N,    N,    N,    N,    N,    N,    N,    N),
+    ("readonly",    "B", "revoked"): Allowed(N,    N,    N,    N,    N,    N,    N,    N,    N),
+    ("readonly",    "B", "future"):  Allowed(N,    N,    N,    N,    N,    N,    N,    N,    N),
+    ("coordinator", "B", "none"):    Allowed(Y,    N,    N,    N,    N,    N,    N,    Y,    N),
+    ("coordinator", "B", "current"): Allowed(Y,    Y,    Y,    N,    Y,    N,    N,    Y,    N),
+    ("coordinator", "B", "expired"): Allowed(Y,    N,    N,    N,    N,    N,    N,    Y,    N),
+    ("coordinator", "B", "revoked"): Allowed(Y,    N,    N,    N,    N,    N,    N,    Y,    N),
+    ("coordinator", "B", "future"):  Allowed(Y,    N,    N,    N,    N,    N,    N,    Y,    N),
+    ("admin",       "C", "none"):    Allowed(N,    N,    N,    N,    N,    N,    N,    N,    N),
+    ("admin",       "C", "current"): Allowed(N,    N,    N,    N,    N,    N,    N,    N,    N),
 }
 # fmt: on
 
@@ -128,7 +129,7 @@ def test_table_is_complete():
         assert allowed.contents <= allowed.metadata
         assert allowed.case_doc == allowed.contents
         assert allowed.internal_doc <= allowed.contents
-        assert allowed.write <= allowed.case_doc
+        assert allowed.write <= allowed.case_doc and allowed.edit <= allowed.write
         assert allowed.export <= allowed.contents and allowed.manage_consent <= allowed.contents
 
 
@@ -279,7 +280,7 @@ class Probe:
         return self.allowed.internal_doc if label == "internal-note" else self.allowed.case_doc
 
     def may_write(self, label: str) -> bool:
-        return self.allowed.write and self.may_read(label)
+        return self.allowed.edit and self.may_read(label)
 
     def url(self, template: str) -> str:
         ids = {label.replace("-", "_"): doc_id for label, doc_id in self.s.doc_ids.items()}

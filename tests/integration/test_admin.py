@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from portal.models import ApiToken, AuditEvent, Organisation, User
 from portal.services import accounts
 from portal.services.errors import ValidationFailed
-from tests.conftest import TEST_PASSWORD, Auth
+from tests.conftest import TEST_PASSWORD, Auth, csrf_token
 
 NEW_PASSWORD = "Wiesenweg-Kranich-Ofenbank-42"
 DUPLICATE_EMAIL = "Es gibt bereits ein Konto mit dieser E-Mail-Adresse."
@@ -216,7 +216,43 @@ def test_create_user_who_can_then_log_in(app, client, db, admin_auth, admin, mak
     [event] = [e for e in events(db, "create", "user") if e.object_id == user.id]
     assert event.user_id == admin.id
     assert NEW_PASSWORD not in event.detail and user.password_hash not in event.detail
-    login_client(app, "anna.schmidt@jobcenter.example", NEW_PASSWORD)
+    anna = login_client(app, "anna.schmidt@jobcenter.example", NEW_PASSWORD)
+    assert_sent_to_choose_own_password(anna)
+
+
+def assert_sent_to_choose_own_password(browser) -> None:
+    """Every page but the account page leads there, which says why; the API refuses."""
+    for page in ("/", "/cases/", "/search?q=Wohnung", "/followups/"):
+        response = browser.get(page)
+        assert (response.status_code, response.headers.get("Location")) == (302, "/account/"), page
+    account = browser.get("/account/")
+    assert "von einer Administratorin" in account.text  # why, in German first
+    assert "API-Token" not in account.text and "API tokens" not in account.text
+
+
+def test_a_password_an_admin_set_is_changed_at_the_first_login(
+    app, client, db, admin_auth, make_user, make_token
+):
+    user = make_user()
+    token = make_token(user)
+    assert (
+        admin_auth.post(f"/admin/users/{user.id}/password", {"password": NEW_PASSWORD}).status_code
+        == 302
+    )
+    browser = login_client(app, user.email, NEW_PASSWORD)
+    assert_sent_to_choose_own_password(browser)
+    api = browser.get("/api/v1/cases", headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code == 403 and "Passwort" in api.get_json()["error"]["message"]
+    own = "Mein eigenes Passwort 2026!"
+    form = {"current_password": NEW_PASSWORD, "new_password": own, "confirm": own,
+            "csrf_token": csrf_token(browser.get("/account/").text)}  # fmt: skip
+    assert browser.post("/account/password", data=form).status_code == 302
+    again = login_client(app, user.email, own)
+    assert again.get("/cases/").status_code == 200
+    assert (
+        again.get("/api/v1/cases", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    )
+    assert fresh(db).get(User, user.id).must_change_password is False
 
 
 def test_duplicate_email_is_a_clear_form_error(client, db, admin_auth, make_user):

@@ -321,3 +321,80 @@ def test_overdue_goals_are_flagged_in_the_case_folder(
     assert "Geheimes Ziel" not in folder  # another organisation's internal agreement
     agreement_page = text_of(logged_in.get(f"/documents/{visible.id}"))
     assert "überfällig seit" in agreement_page
+
+
+# ---------------------------------------------------------------- partners' rights
+
+
+@pytest.fixture
+def partner(db, worker, case, make_user, make_org):
+    """Caritas, released the case, responsible for the second goal of the agreement."""
+    caritas = make_user(org=make_org(name="Caritas Gütersloh"), name="Clara Jansen")
+    consents.record(db, worker, case, organisation_ids=[caritas.organisation_id])
+    db.commit()
+    return caritas
+
+
+def test_a_partner_sets_the_status_of_its_own_goals_only(
+    db, client, auth, worker, case, partner, save_ctx
+):
+    goals = [GOALS[0], {**GOALS[1], "responsible_organisation_id": partner.organisation_id}]
+    agreement = documents.create_document(
+        db, worker, case, doc_type="agreement", title="Integrationsvereinbarung",
+        content=Content(fields={"goals": goals}), ctx=save_ctx,
+    )  # fmt: skip
+    db.commit()
+    auth.login(partner.email)
+    page = client.get(f"/documents/{agreement.id}/goals")
+    assert page.status_code == 200
+    assert 'name="statuses-0" value="open"' in page.text  # not theirs: shown, not offered
+    assert '<select id="statuses-1"' in page.text
+    saved = post_statuses(client, agreement, ["open", "done"], 1, page.text)
+    assert saved.status_code == 302
+    (_first, second) = versions_of(db, agreement)[-1].fields["goals"]
+    assert second["status"] == "done" and versions_of(db, agreement)[-1].organisation_id == (
+        partner.organisation_id
+    )
+    refused = post_statuses(client, agreement, ["done", "done"], 2)  # the lead's goal
+    assert refused.status_code == 403 and len(versions_of(db, agreement)) == 2
+    assert client.get(f"/documents/{agreement.id}/edit").status_code == 403  # the lead's text
+
+
+def test_through_the_api_a_partner_changes_statuses_of_its_goals_and_nothing_else(
+    db, client, worker, case, partner, save_ctx, make_token
+):
+    goals = [GOALS[0], {**GOALS[1], "responsible_organisation_id": partner.organisation_id}]
+    agreement = documents.create_document(
+        db, worker, case, doc_type="agreement", title="Integrationsvereinbarung",
+        content=Content(fields={"goals": goals}), ctx=save_ctx,
+    )  # fmt: skip
+    note = documents.create_document(
+        db, worker, case, doc_type="note", title="Vermerk der Stadt",
+        content=Content(text="Erstgespräch."), ctx=save_ctx,
+    )  # fmt: skip
+    db.commit()
+    headers = {"Authorization": f"Bearer {make_token(partner)}"}
+    url = f"/api/v1/documents/{agreement.id}/versions"
+
+    def post(goals, base_version=1, title="Integrationsvereinbarung"):
+        body = {"base_version": base_version, "title": title, "fields": {"goals": goals}}
+        return client.post(url, json=body, headers=headers)
+
+    done = [goals[0], {**goals[1], "status": "done"}]
+    assert post(done).status_code == 201
+    assert post([{**goals[0], "status": "done"}, done[1]], 2).status_code == 403  # the lead's
+    assert post(done, 2, title="Neu").status_code == 403  # more than statuses
+    own = client.post(
+        f"/api/v1/cases/{case.id}/documents", headers=headers,
+        json={"type": "note", "title": "Vermerk der Caritas", "text": "Beratung."},
+    )  # fmt: skip
+    assert own.status_code == 201
+    mine = own.get_json()["id"]
+    again = {"base_version": 1, "title": "Vermerk der Caritas", "text": "Beratung, ergänzt."}
+    assert (
+        client.post(f"/api/v1/documents/{mine}/versions", json=again, headers=headers).status_code
+        == 201
+    )
+    theirs = {"base_version": 1, "title": "Vermerk der Stadt", "text": "Überschrieben."}
+    answer = client.post(f"/api/v1/documents/{note.id}/versions", json=theirs, headers=headers)
+    assert answer.status_code == 403

@@ -9,8 +9,8 @@ from sqlalchemy import Select
 from portal.blueprints.api.operations import page_args
 from portal.db import db_session
 from portal.models import User
-from portal.services import paging, tokens
-from portal.services.errors import NotFound, PortalError
+from portal.services import access, paging, tokens
+from portal.services.errors import AccessDenied, NotFound, PortalError
 from portal.services.validation import MAX_INTEGER
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -33,6 +33,10 @@ def _authenticate() -> None:
     user = tokens.authenticate(db_session(), plain.strip()) if scheme.lower() == "bearer" else None
     if user is None:
         raise Unauthenticated(_l("Missing, invalid or revoked API token."))
+    if not access.can(user, access.USE_PORTAL):
+        raise AccessDenied(
+            _l("Your password was set by an administrator: choose your own in the portal first.")
+        )
     g.api_user = user
     if any(isinstance(v, int) and v > MAX_INTEGER for v in (request.view_args or {}).values()):
         raise NotFound()  # no row has such an id, and the database would overflow on it

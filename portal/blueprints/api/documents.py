@@ -95,11 +95,14 @@ def get_document(document_id: int):
 
 
 @bp.post("/documents/<int:document_id>/versions")
-@with_document(access.EDIT_DOCUMENT)
+@with_document(access.READ_DOCUMENT)
 @operation(
     "Save a new version",
     description="The body of the document's type plus `base_version`, the version the edit "
-    "started from. `type` and `visibility` cannot change.",
+    "started from. `type` and `visibility` cannot change. Each organisation edits its own "
+    "documents; an agreement is edited by the case's lead organisation, and an organisation "
+    "responsible for some of its goals may save a version that changes only those goals' "
+    "statuses (403 otherwise).",
     body=Body(json=(NoteVersion, AssessmentVersion, AgreementVersion), multipart=FileVersionUpload),
     returns=Version,
     status=201,
@@ -107,7 +110,9 @@ def get_document(document_id: int):
     errors={400: HOSTILE, 403: None, 409: CONFLICT, 413: None, 415: None},
 )
 def add_version(document: Document):
-    """Save a new version on top of ``base_version``; 409 when that is stale."""
+    """Save a new version on top of ``base_version``; 409 when that is stale. (A partner
+    responsible for a goal of an agreement may save a version changing its status.)"""
+    documents.require_editable(db_session(), api_user(), document)  # 403 before the body
     body = _new_version(document)
     version = documents.add_version(
         db_session(), api_user(), document, base_version=body.base_version,

@@ -140,15 +140,28 @@ def add_version(
     ip: str = "",
 ) -> DocumentVersion:
     """Save a new version on top of ``base_version``; VersionConflict if that is stale."""
-    access.require_visible(actor, access.READ_DOCUMENT, document)
-    access.require(actor, access.EDIT_DOCUMENT, document)
+    current = require_editable(session, actor, document)
     version = _new_version(
         session, actor, document.type, title or document.title, content, ctx, comment
     )
     if document.type == "agreement":
-        current = get_version(session, document, document.current_version)
+        goals.require_change_rights(actor, document, current, version.title, version.fields)
         version.fields = goals.carry_signature(current, version.title, version.fields)
     return append_version(session, actor, document, version, base_version, "update", ip)
+
+
+def require_editable(session: Session, actor: User, document: Document) -> DocumentVersion | None:
+    """AccessDenied (NotFound when invisible) unless ``actor`` may save some new version of
+    ``document``: its editor, or for an agreement also whoever may set a goal's status
+    (what exactly they save is checked with the content). The agreement's current version."""
+    access.require_visible(actor, access.READ_DOCUMENT, document)
+    if document.type != "agreement":
+        access.require(actor, access.EDIT_DOCUMENT, document)
+        return None
+    current = get_version(session, document, document.current_version)
+    if not goals.may_change(actor, document, current):
+        access.require(actor, access.EDIT_DOCUMENT, document)
+    return current
 
 
 def restore(
