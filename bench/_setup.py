@@ -113,7 +113,7 @@ def make_worker(app, email: str = "bench@example.org"):
         )
         user = accounts.create_user(
             session, actor=access.SYSTEM, email=email, name="Bench Worker", organisation=org,
-            role="caseworker", password=PASSWORD,
+            role="caseworker", password=PASSWORD, chosen_by_user=True,  # logs in through the form
         )  # fmt: skip
         return user.id
 

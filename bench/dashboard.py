@@ -40,7 +40,7 @@ def build(app, count: int, rng: random.Random) -> str:
         accounts.create_user(
             session, actor=access.SYSTEM, email="coordinator@example.org",
             name="Bench Koordination",
-            organisation=orgs[0], role="coordinator", password=PASSWORD,
+            organisation=orgs[0], role="coordinator", password=PASSWORD, chosen_by_user=True,
         )  # fmt: skip
         session.flush()
         org_ids = [org.id for org in orgs]

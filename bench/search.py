@@ -201,7 +201,7 @@ def _organisations_and_user(session) -> tuple[list[int], int]:
     session.flush()
     user = accounts.create_user(
         session, actor=access.SYSTEM, email=EMAIL, name="Suche Bench", organisation=orgs[0],
-        role="caseworker", password=PASSWORD,
+        role="caseworker", password=PASSWORD, chosen_by_user=True,  # the bench's own
     )  # fmt: skip
     session.commit()
     return [o.id for o in orgs], user.id
