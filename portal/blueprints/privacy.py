@@ -109,7 +109,12 @@ def hand_over(case: Case):
 def case_audit(case: Case):
     """Who did what with this case (lead organisation and coordinators)."""
     statement = audit.case_events(db_session(), current_user, case)
-    return _events_page("privacy/audit.html", statement, case=case)
+    return _events_page(
+        "privacy/audit.html",
+        statement,
+        lambda db, events: audit.named_actors(db, current_user, case, events),
+        case=case,
+    )
 
 
 @bp.get("/cases/<int:case_id>/audit.csv")
@@ -128,7 +133,7 @@ def case_audit_csv(case: Case):
 @bp.get("/account/activity")
 def own_activity():
     """Everything the user did, newest first."""
-    return _events_page("privacy/activity.html", audit.own_events(current_user))
+    return _events_page("privacy/activity.html", audit.own_events(current_user), audit.actors)
 
 
 @bp.get("/cases/<int:case_id>/data-request")
@@ -214,7 +219,9 @@ def _scan(form: ConsentForm) -> Upload | None:
     return Upload(stream=upload.stream, filename=upload.filename)
 
 
-def _events_page(template: str, statement, **context) -> str:
+def _events_page(template: str, statement, named, **context) -> str:
+    """A page of ``statement``'s events; ``named(session, events)`` gives the users shown by
+    name."""
     try:
         page = max(1, int(request.args.get("page", 1)))
     except ValueError:
@@ -223,7 +230,7 @@ def _events_page(template: str, statement, **context) -> str:
     events = page_of(db, statement, page, PER_PAGE)
     organisations = {o.id: o.name for o in db.scalars(select(Organisation))}
     return render_template(
-        template, events=events.items, users=audit.actors(db, events.items),
+        template, events=events.items, users=named(db, events.items),
         organisations=organisations, page=page, pages=events.pages, total=events.total,
         **context,
     )  # fmt: skip

@@ -40,6 +40,7 @@ EDIT_DOCUMENT = "edit_document"
 SET_GOAL_STATUS = "set_goal_status"  # target: GoalOf
 MANAGE_CONSENT = "manage_consent"
 READ_AUDIT = "read_audit"
+NAME_AUDIT_ACTOR = "name_audit_actor"  # target: ActorOf
 EXPORT_PERSON_DATA = "export_person_data"
 READ_FOLLOWUP = "read_followup"
 EDIT_FOLLOWUP = "edit_followup"
@@ -64,6 +65,14 @@ class SystemActor:
 
 
 SYSTEM = SystemActor()
+
+
+@dataclass(frozen=True)
+class ActorOf:
+    """Whoever did something recorded in a case's audit trail, as the policy sees them."""
+
+    case: Case
+    organisation_id: int | None
 
 
 @dataclass(frozen=True)
@@ -292,6 +301,18 @@ def _reads_audit(user: User, case: Case) -> bool:
     )
 
 
+def _names_audit_actor(user: User, actor: ActorOf) -> bool:
+    """Who did it, by name: only the lead organisation, only of its own staff. A case's
+    trail shows coordinators what happened (actions, organisations, dates), not which
+    colleague did it: staff data a network overview does not need."""
+    lead = actor.case.lead_organisation_id
+    return (
+        _reads_audit(user, actor.case)
+        and user.organisation_id == lead
+        and actor.organisation_id == lead
+    )
+
+
 def _reads_followup(user: User, followup: FollowUp) -> bool:
     """A follow-up is part of the case's contents: whoever reads the case reads it."""
     return _reads_case(user, followup.case)
@@ -320,6 +341,7 @@ _RULES = {
     SET_GOAL_STATUS: _sets_goal_status,
     MANAGE_CONSENT: _manages_consent,
     READ_AUDIT: _reads_audit,
+    NAME_AUDIT_ACTOR: _names_audit_actor,
     # Art. 15 exports answer the person's request; the lead organisation handles it.
     EXPORT_PERSON_DATA: _manages_consent,
     READ_FOLLOWUP: _reads_followup,

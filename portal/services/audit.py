@@ -110,6 +110,17 @@ def own_events(user: User) -> Select:
     return select(AuditEvent).where(AuditEvent.user_id == user.id).order_by(AuditEvent.id.desc())
 
 
+def named_actors(session: Session, reader: User, case, events: list[AuditEvent]) -> dict[int, User]:
+    """Of ``events`` of ``case``'s trail, the users ``reader`` may see named, by user id
+    (``access.NAME_AUDIT_ACTOR``); the others are shown by their organisation only."""
+    named = [
+        event
+        for event in events
+        if access.can(reader, access.NAME_AUDIT_ACTOR, access.ActorOf(case, event.organisation_id))
+    ]
+    return actors(session, named)
+
+
 def actors(session: Session, events: list[AuditEvent]) -> dict[int, User]:
     """The users named in ``events``, by id, in one query."""
     ids = {event.user_id for event in events if event.user_id is not None}
@@ -122,12 +133,12 @@ def export_case_events(session: Session, who: Requester, case) -> str:
     """A case's audit trail as CSV for those who may read it; the export is audited."""
     events = list(session.scalars(case_events(session, who.user, case)))
     record_read(session, who, "export", "audit_trail", case.id, case.id)
-    return events_csv(session, events)
+    return events_csv(session, events, named_actors(session, who.user, case, events))
 
 
-def events_csv(session: Session, events: list[AuditEvent]) -> str:
-    """``events`` as CSV: who (email, organisation) did what to which object, when."""
-    users = actors(session, events)
+def events_csv(session: Session, events: list[AuditEvent], users: dict[int, User]) -> str:
+    """``events`` as CSV: who (e-mail, where ``users`` names them; organisation) did what to
+    which object, when."""
     org_ids = {event.organisation_id for event in events} - {None}
     organisations = dict(
         session.execute(

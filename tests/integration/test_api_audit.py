@@ -43,7 +43,8 @@ def _trail(api, user, case_id: int, **query):
     return api(user).get(f"/api/v1/cases/{case_id}/audit", query_string=query)
 
 
-def test_trail_names_who_did_what_newest_first(api, spec, worker, partner, story):
+def test_trail_says_who_did_what_newest_first(api, spec, worker, partner, story):
+    """The lead sees its own staff by name, the partner's only by organisation."""
     case, note, upload, consent = (story[k] for k in ("case", "note", "upload", "consent"))
     response = _trail(api, worker, case["id"])
     assert response.status_code == 200, response.text
@@ -54,9 +55,10 @@ def test_trail_names_who_did_what_newest_first(api, spec, worker, partner, story
     assert [e["id"] for e in events] == sorted((e["id"] for e in events), reverse=True)
     assert all(e["case_id"] == case["id"] for e in events)
 
-    def who(user) -> tuple:
+    def who(user, named=True) -> tuple:
         org = user.organisation
-        return ({"id": user.id, "email": user.email, "name": user.name}, org.id, org.name)
+        person = {"id": user.id, "email": user.email, "name": user.name} if named else None
+        return (person, org.id, org.name)
 
     seen = {
         (e["action"], e["object_type"], e["object_id"]): (
@@ -70,12 +72,33 @@ def test_trail_names_who_did_what_newest_first(api, spec, worker, partner, story
     assert seen[("create", "document", note["id"])] == who(worker)
     assert seen[("create", "document", upload["id"])] == who(worker)
     assert seen[("share", "consent", consent["id"])] == who(worker)
-    assert seen[("view", "case", case["id"])] == who(partner)
-    assert seen[("view", "document", note["id"])] == who(partner)
-    assert seen[("download", "document", upload["id"])] == who(partner)
+    assert seen[("view", "case", case["id"])] == who(partner, named=False)
+    assert seen[("view", "document", note["id"])] == who(partner, named=False)
+    assert seen[("download", "document", upload["id"])] == who(partner, named=False)
     assert seen[("revoke", "consent", consent["id"])] == who(worker)
     assert events[0]["action"] == "revoke"  # the newest
     assert events[0]["organisation"] == {"id": worker.organisation_id, "name": "Stadt Rietberg"}
+
+
+def test_coordinators_see_what_happened_not_which_colleague(
+    api, worker, partner, story, make_user, make_org
+):
+    case_id = story["case"]["id"]
+    elsewhere = make_user(role="coordinator", org=make_org(name="Kreis Gütersloh"))
+    events = _trail(api, elsewhere, case_id, per_page=200).get_json()["items"]
+    assert events and all(e["user"] is None for e in events)
+    assert {e["organisation"]["id"] for e in events} == {
+        worker.organisation_id,
+        partner.organisation_id,
+    }
+    text = _trail(api, elsewhere, case_id, per_page=200).text
+    for secret in (worker.name, worker.email, partner.name, partner.email):
+        assert secret not in text
+    colleague = make_user(role="coordinator", org=worker.organisation)  # of the lead
+    named = {
+        e["user"]["id"] for e in _trail(api, colleague, case_id).get_json()["items"] if e["user"]
+    }
+    assert named == {worker.id}
 
 
 def test_trail_never_shows_contents_or_search_words(api, worker, story):

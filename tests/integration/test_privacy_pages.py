@@ -102,12 +102,20 @@ def test_audit_trail_for_lead_and_coordinators_only(app, db, setup, make_user):
     consents.record(db, stadt, case, organisation_ids=[caritas.organisation_id])
     db.commit()
     url = f"/cases/{case.id}/audit"
+    address = {"REMOTE_ADDR": "198.51.100.23"}  # a view of the case from a known address
+    assert clients["stadt"].get(f"/cases/{case.id}", environ_base=address).status_code == 200
+    assert db.scalar(select(AuditEvent).where(AuditEvent.ip == "198.51.100.23"))
     page = clients["stadt"].get(url)
     assert page.status_code == 200 and "Sabine Hoffmann" in page.text
     assert clients["caritas"].get(url).status_code == 403  # partner: no trail
     coordinator = app.test_client()
     Auth(coordinator).login(make_user(role="coordinator").email)
-    assert coordinator.get(url).status_code == 200
+    network_view = coordinator.get(url)
+    assert network_view.status_code == 200 and stadt.organisation.name in network_view.text
+    assert "Sabine Hoffmann" not in network_view.text  # what happened, not which colleague
+    assert "198.51.100" not in network_view.text + page.text  # addresses: not in the trail
+    network_csv = coordinator.get(f"{url}.csv").text
+    assert stadt.email not in network_csv and stadt.organisation.name in network_csv
     csv = clients["stadt"].get(f"{url}.csv")
     assert csv.status_code == 200 and csv.mimetype == "text/csv"
     assert "attachment" in csv.headers["Content-Disposition"]

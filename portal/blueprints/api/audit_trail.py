@@ -19,7 +19,9 @@ from portal.services import access, audit
 @operation(
     "The case's audit trail: who did what, when",
     description="Newest first. For the lead organisation and coordinators of the network. "
-    "Events name the action and the object, never document contents.",
+    "Events name the action, the object and the organisation, never document contents or "
+    "addresses; `user` is named only for the lead organisation, and only for its own staff "
+    "(null otherwise): the trail shows what happened, not which colleague did it.",
     paged=True,
     returns=ListOf(schemas.AuditEvent),
     errors={
@@ -33,7 +35,7 @@ def case_audit(case: Case):
     session = db_session()
     page = requested_page(audit.case_events(session, api_user(), case))
     events = page.items
-    users = audit.actors(session, events)
+    users = audit.named_actors(session, api_user(), case, events)
     org_ids = {event.organisation_id for event in events if event.organisation_id is not None}
     rows = (
         session.scalars(select(Organisation).where(Organisation.id.in_(org_ids))) if org_ids else []
