@@ -72,8 +72,14 @@ def consent_list(case: Case):
 @bp.post("/cases/<int:case_id>/consents/<int:consent_id>/revoke")
 @with_case()
 def revoke(case: Case, consent_id: int):
-    """Revoke a consent; access ends at once."""
+    """Revoke a consent once the user has confirmed what it takes away; access ends at once."""
     form = RevokeForm()
+    if form.validate_on_submit() and form.confirmed.data != "yes":
+        effects = consents.revocation_effects(db_session(), current_user, case, consent_id)
+        return render_template(
+            "privacy/revoke_confirm.html", case=case, consent_id=consent_id, effects=effects,
+            form=form,
+        )  # fmt: skip
     if form.validate_on_submit():
         consents.revoke(
             db_session(), current_user, case, consent_id, note=form.note.data or "", ip=client_ip()
@@ -85,11 +91,19 @@ def revoke(case: Case, consent_id: int):
 @bp.post("/cases/<int:case_id>/handover")
 @with_case(access.MANAGE_CONSENT)
 def hand_over(case: Case):
-    """Pass the lead to an organisation with a current consent."""
+    """Pass the lead to an organisation with a current consent, once the user has confirmed
+    what changes."""
     form = HandOverForm()
     form.organisation_id.choices = _handover_choices(case)
     if form.validate_on_submit():
         try:
+            if form.confirmed.data != "yes":
+                effects = consents.handover_effects(
+                    db_session(), current_user, case, organisation_id=form.organisation_id.data
+                )
+                return render_template(
+                    "privacy/handover_confirm.html", case=case, effects=effects, form=form
+                )
             consents.hand_over(
                 db_session(), current_user, case, organisation_id=form.organisation_id.data,
                 ip=client_ip(),

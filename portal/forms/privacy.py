@@ -3,7 +3,14 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    DateField,
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -42,15 +49,17 @@ class ConsentForm(FlaskForm):
 
 
 class RevokeForm(FlaskForm):
-    """Why the consent ends."""
+    """Why the consent ends; ``confirmed`` once the user has seen what it takes away."""
 
     note = StringField(_l("Reason or note"), validators=[Length(max=500)])
+    confirmed = HiddenField()
 
 
 class HandOverForm(FlaskForm):
     """The organisation that takes over the lead."""
 
     organisation_id = SelectField(_l("New lead organisation"), coerce=int)
+    confirmed = HiddenField()  # once the user has seen what changes
 
 
 class EraseForm(FlaskForm):

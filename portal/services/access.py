@@ -144,10 +144,12 @@ def case_contents_filter(user: User) -> ColumnElement[bool]:
 
 def document_filter(user: User) -> ColumnElement[bool]:
     """SQL condition on Document (joined with Case): the documents ``user`` may see."""
-    return and_(
-        case_contents_filter(user),
-        or_(Document.visibility == "case", Document.author_organisation_id == user.organisation_id),
-    )
+    return and_(case_contents_filter(user), shown_to_filter(user.organisation_id))
+
+
+def shown_to_filter(organisation_id: int) -> ColumnElement[bool]:
+    """SQL condition on Document: ``shown_to`` the organisation."""
+    return or_(Document.visibility == "case", Document.author_organisation_id == organisation_id)
 
 
 def document_search_tokens(case: Case, document: Document) -> list[str]:
@@ -259,13 +261,14 @@ def _edits_case(user: User, case: Case) -> bool:
     return user.role in WRITER_ROLES and _reads_case(user, case)
 
 
+def shown_to(document: Document, organisation_id: int) -> bool:
+    """Whether members of an organisation that sees the case's contents see ``document``:
+    ``internal`` ones only inside their author organisation."""
+    return document.visibility != "internal" or document.author_organisation_id == organisation_id
+
+
 def _reads_document(user: User, document: Document) -> bool:
-    if (
-        document.visibility == "internal"
-        and document.author_organisation_id != user.organisation_id
-    ):
-        return False
-    return _reads_case(user, document.case)
+    return shown_to(document, user.organisation_id) and _reads_case(user, document.case)
 
 
 def _edits_document(user: User, document: Document) -> bool:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal.models import DATA_CATEGORIES, Case, Consent, Organisation, User, utcnow
+from portal.models import DATA_CATEGORIES, Case, Consent, Document, Organisation, User, utcnow
 from portal.models.base import local_today
 from portal.services import access, audit, documents, outbox
 from portal.services.errors import Conflict, NotFound, ValidationFailed
@@ -89,19 +90,91 @@ def revoke(
     return consent
 
 
+@dataclass(frozen=True)
+class LostAccess:
+    """An organisation that loses access to a case, and to how many of its documents."""
+
+    organisation: Organisation
+    documents: int
+
+
+def revocation_effects(
+    session: Session, actor: User, case: Case, consent_id: int
+) -> list[LostAccess]:
+    """What revoking ``consent_id`` would take away, to confirm it first: each organisation
+    it names that no other current consent names (nor leads the case), with the number of
+    the case's documents it sees today."""
+    access.require_visible(actor, access.READ_CASE, case)
+    access.require(actor, access.MANAGE_CONSENT, case)
+    consent = session.get(Consent, consent_id)
+    if consent is None or consent.case_id != case.id:
+        raise NotFound()
+    today = local_today()
+    if not consent.is_current(today):
+        return []
+    keep = {case.lead_organisation_id} | {
+        org.id
+        for other in case.consents
+        if other.id != consent.id and other.is_current(today)
+        for org in other.organisations
+    }
+    return [
+        LostAccess(org, _documents_shown(session, case, org.id))
+        for org in consent.organisations
+        if org.id not in keep
+    ]
+
+
+@dataclass(frozen=True)
+class HandoverEffects:
+    """What passing the lead would change, to confirm it first."""
+
+    new_lead: Organisation
+    previous: Organisation
+    keeps_access: bool  # a current consent names the previous lead
+    documents: int  # the case's documents the previous lead sees today
+    internal: int  # of them, its own internal ones
+
+
+def handover_effects(
+    session: Session, actor: User, case: Case, *, organisation_id: int
+) -> HandoverEffects:
+    """What ``hand_over`` to ``organisation_id`` would change (refused as it would be)."""
+    _check_handover(actor, case, organisation_id)
+    previous = case.lead_organisation_id
+    today = local_today()
+    keeps = any(
+        consent.is_current(today) and previous in {org.id for org in consent.organisations}
+        for consent in case.consents
+    )
+    internal = (
+        select(func.count())
+        .select_from(Document)
+        .where(
+            Document.case_id == case.id,
+            Document.visibility == "internal",
+            Document.author_organisation_id == previous,
+        )
+    )
+    return HandoverEffects(
+        new_lead=session.get(Organisation, organisation_id),
+        previous=case.lead_organisation,
+        keeps_access=keeps,
+        documents=_documents_shown(session, case, previous),
+        internal=session.scalar(internal),
+    )
+
+
+def _documents_shown(session: Session, case: Case, organisation_id: int) -> int:
+    in_case = select(func.count()).select_from(Document).where(Document.case_id == case.id)
+    return session.scalar(in_case.where(access.shown_to_filter(organisation_id)))
+
+
 def hand_over(
     session: Session, actor: User, case: Case, *, organisation_id: int, ip: str = ""
 ) -> Case:
     """Pass the lead to an organisation that holds a current consent for the case."""
-    access.require_visible(actor, access.READ_CASE, case)
-    access.require(actor, access.MANAGE_CONSENT, case)
-    if organisation_id == case.lead_organisation_id:
-        raise Conflict(_l("This organisation already leads the case."))
-    if organisation_id not in access.organisations_with_access(case):
-        raise ValidationFailed(
-            _l("The lead can only pass to an organisation that holds a current consent."),
-            fields={"organisation_id": "no_consent"},
-        )
+    _check_handover(actor, case, organisation_id)
     previous = case.lead_organisation_id
     case.lead_organisation_id = organisation_id
     case.lead_user_id = None
@@ -112,6 +185,18 @@ def hand_over(
         ip=ip, detail={"from": previous, "to": organisation_id},
     )  # fmt: skip
     return case
+
+
+def _check_handover(actor: User, case: Case, organisation_id: int) -> None:
+    access.require_visible(actor, access.READ_CASE, case)
+    access.require(actor, access.MANAGE_CONSENT, case)
+    if organisation_id == case.lead_organisation_id:
+        raise Conflict(_l("This organisation already leads the case."))
+    if organisation_id not in access.organisations_with_access(case):
+        raise ValidationFailed(
+            _l("The lead can only pass to an organisation that holds a current consent."),
+            fields={"organisation_id": "no_consent"},
+        )
 
 
 def _organisations(session: Session, ids: object, errors: dict[str, str]) -> list[Organisation]:

@@ -509,9 +509,13 @@ CASE_WRITE_ROUTES = [
           lambda p: p.post_form(p.url("/cases/{case}/consents"),
                                 {"organisation_ids": str(p.s.orgs["C"].id), "purpose": "Web"}),
           lambda p: _act(p.allowed.contents, p.allowed.manage_consent, ok="302")),
-    Route("POST /cases/<case>/consents/<id>/revoke",
+    Route("POST /cases/<case>/consents/<id>/revoke (asks first)",
           lambda p: p.post_form(p.url(f"/cases/{{case}}/consents/{p.fresh_consent()}/revoke"),
                                 {"note": "Web"}),
+          lambda p: _act(p.allowed.contents, p.allowed.manage_consent, ok="200")),
+    Route("POST /cases/<case>/consents/<id>/revoke (confirmed)",
+          lambda p: p.post_form(p.url(f"/cases/{{case}}/consents/{p.fresh_consent()}/revoke"),
+                                {"note": "Web", "confirmed": "yes"}),
           lambda p: _act(p.allowed.contents, p.allowed.manage_consent, ok="302")),
     Route("POST /cases/<case>/erase (wrong reference)",
           lambda p: p.post_form(p.url("/cases/{case}/erase"), {"confirm_reference": "KIM-0"}),
@@ -775,6 +779,9 @@ def test_only_the_lead_organisations_writers_hand_the_case_over(build, make_toke
     case = s.db.get(Document, s.doc_ids["case-note"]).case
     assert case.lead_organisation_id == s.orgs["A"].id
     lead = probe_for(s, "A-coordinator", "current", make_token)
-    assert lead.post_form(url, data).status_code == 302
+    assert lead.post_form(url, data).status_code == 200  # what changes, to confirm
+    s.db.expire_all()
+    assert case.lead_organisation_id == s.orgs["A"].id
+    assert lead.post_form(url, {**data, "confirmed": "yes"}).status_code == 302
     s.db.expire_all()
     assert case.lead_organisation_id == s.orgs["B"].id

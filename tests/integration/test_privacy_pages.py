@@ -8,7 +8,7 @@ import zipfile
 import pytest
 from sqlalchemy import select
 
-from portal.models import AuditEvent, Case, DeletionCertificate
+from portal.models import AuditEvent, Case, Consent, DeletionCertificate
 from portal.services import access, consents
 from tests.conftest import Auth
 
@@ -72,29 +72,66 @@ def test_partner_cannot_record_or_revoke(db, setup):
     assert _post(clients["caritas"], revoke, {}, page).status_code == 403
 
 
-def test_revocation_through_the_page_ends_access_at_once(db, setup):
+def test_revocation_through_the_page_asks_first_then_ends_access_at_once(
+    db, setup, make_note, make_org, make_user
+):
     stadt, caritas, case, _note, clients = setup
-    consent = consents.record(db, stadt, case, organisation_ids=[caritas.organisation_id])
+    jobcenter = make_user(org=make_org(name="Jobcenter Gütersloh"))
+    consent = consents.record(
+        db, stadt, case, organisation_ids=[caritas.organisation_id, jobcenter.organisation_id]
+    )
+    consents.record(db, stadt, case, organisation_ids=[jobcenter.organisation_id])
     db.commit()
+    make_note(stadt, case, title="Intern", visibility="internal")  # never Caritas's
+    make_note(caritas, case, title="Von der Caritas", visibility="internal")  # theirs
     page = f"/cases/{case.id}/consents"
     assert clients["caritas"].get(page).status_code == 200
-    response = _post(clients["stadt"], f"{page}/{consent.id}/revoke", {"note": "widerrufen"}, page)
-    assert response.status_code == 302
+    revoke = f"{page}/{consent.id}/revoke"
+    asked = _post(clients["stadt"], revoke, {"note": "widerrufen"}, page)
+    assert asked.status_code == 200
+    text = " ".join(asked.text.split())
+    # The shared note and Caritas's own: 2; the Jobcenter keeps access by its other consent.
+    lost = "verliert sofort den Zugriff auf den Fall und seine 2 Dokumente"
+    assert f"{caritas.organisation.name} {lost}" in text
+    assert "Jobcenter" not in text
+    assert clients["caritas"].get(page).status_code == 200  # nothing changed yet
+    confirmed = _post(clients["stadt"], revoke, {"note": "widerrufen", "confirmed": "yes"}, page)
+    assert confirmed.status_code == 302
     assert clients["caritas"].get(page).status_code == 404
+    db.expire_all()
+    assert db.get(Consent, consent.id).revocation_note == "widerrufen"
 
 
-def test_hand_over_moves_the_lead(db, setup):
+def test_hand_over_says_what_changes_then_moves_the_lead(db, setup, make_note):
     stadt, caritas, case, _note, clients = setup
     consents.record(db, stadt, case, organisation_ids=[caritas.organisation_id])
     db.commit()
-    page = f"/cases/{case.id}/consents"
-    response = _post(
-        clients["stadt"], f"/cases/{case.id}/handover",
-        {"organisation_id": str(caritas.organisation_id)}, page,
-    )  # fmt: skip
-    assert response.status_code == 302
+    make_note(stadt, case, title="Intern", visibility="internal")
+    page, handover = f"/cases/{case.id}/consents", f"/cases/{case.id}/handover"
+    choice = {"organisation_id": str(caritas.organisation_id)}
+    asked = _post(clients["stadt"], handover, choice, page)
+    assert asked.status_code == 200
+    text = " ".join(asked.text.split())
+    stadt_org = stadt.organisation.name
+    assert f"{stadt_org} verliert sofort den Zugriff auf den Fall und seine 2 Dokumente" in text
+    assert "Das 1 interne Dokument dieser Organisation kann danach niemand mehr lesen" in text
+    assert "Einwilligung erfassen" in text  # the way to keep access
+    db.expire_all()
+    assert db.get(Case, case.id).lead_organisation_id == stadt.organisation_id  # not yet
+    confirmed = _post(clients["stadt"], handover, {**choice, "confirmed": "yes"}, page)
+    assert confirmed.status_code == 302
     db.expire_all()
     assert db.get(Case, case.id).lead_organisation_id == caritas.organisation_id
+
+
+def test_hand_over_to_an_organisation_without_consent_is_refused_before_asking(db, setup):
+    _stadt, caritas, case, _note, clients = setup
+    page = f"/cases/{case.id}/consents"
+    choice = {"organisation_id": str(caritas.organisation_id)}
+    refused = _post(clients["stadt"], f"/cases/{case.id}/handover", choice, page)
+    assert refused.status_code == 302  # back to the consents page, nothing changed
+    db.expire_all()
+    assert db.get(Case, case.id).lead_organisation_id == _stadt.organisation_id
 
 
 def test_audit_trail_for_lead_and_coordinators_only(app, db, setup, make_user):
