@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import DATA_CATEGORIES, Case, Consent, Document, Organisation, User, utcnow
 from portal.models.base import local_today
-from portal.services import access, audit, documents, outbox
+from portal.services import access, audit, documents, followups, outbox
 from portal.services.errors import Conflict, NotFound, ValidationFailed
 from portal.services.search import INDEX_CASE_JOB
 
@@ -79,9 +79,12 @@ def revoke(
     if consent is None or consent.case_id != case.id:
         raise NotFound()
     if consent.revoked_at is None:
+        losing = _losing_by_revocation(case, consent)
         consent.revoked_at = utcnow()
         consent.revoked_by_id = actor.id
         consent.revocation_note = (note or "").strip()[:MAX_TEXT]
+        followups.pass_on(session, actor, case, {org.id for org in losing},
+                          case.lead_organisation, ip)  # fmt: skip
         outbox.enqueue(session, INDEX_CASE_JOB, case.id)
         audit.record(
             session, "revoke", actor=actor, object_type="consent", object_id=consent.id,
@@ -92,10 +95,12 @@ def revoke(
 
 @dataclass(frozen=True)
 class LostAccess:
-    """An organisation that loses access to a case, and to how many of its documents."""
+    """An organisation that loses access to a case: to how many of its documents, and how
+    many of its open follow-ups pass to the lead organisation."""
 
     organisation: Organisation
     documents: int
+    followups: int
 
 
 def revocation_effects(
@@ -109,6 +114,19 @@ def revocation_effects(
     consent = session.get(Consent, consent_id)
     if consent is None or consent.case_id != case.id:
         raise NotFound()
+    return [
+        LostAccess(
+            org,
+            _documents_shown(session, case, org.id),
+            len(followups.open_of(session, case, {org.id})),
+        )
+        for org in _losing_by_revocation(case, consent)
+    ]
+
+
+def _losing_by_revocation(case: Case, consent: Consent) -> list[Organisation]:
+    """The organisations ``consent`` names that no other current consent names, nor leads
+    the case: revoking it ends their access."""
     today = local_today()
     if not consent.is_current(today):
         return []
@@ -118,11 +136,7 @@ def revocation_effects(
         if other.id != consent.id and other.is_current(today)
         for org in other.organisations
     }
-    return [
-        LostAccess(org, _documents_shown(session, case, org.id))
-        for org in consent.organisations
-        if org.id not in keep
-    ]
+    return [org for org in consent.organisations if org.id not in keep]
 
 
 @dataclass(frozen=True)
@@ -134,6 +148,7 @@ class HandoverEffects:
     keeps_access: bool  # a current consent names the previous lead
     documents: int  # the case's documents the previous lead sees today
     internal: int  # of them, its own internal ones
+    followups: int  # its open follow-ups, which pass to the new lead unless it keeps access
 
 
 def handover_effects(
@@ -142,11 +157,7 @@ def handover_effects(
     """What ``hand_over`` to ``organisation_id`` would change (refused as it would be)."""
     _check_handover(actor, case, organisation_id)
     previous = case.lead_organisation_id
-    today = local_today()
-    keeps = any(
-        consent.is_current(today) and previous in {org.id for org in consent.organisations}
-        for consent in case.consents
-    )
+    keeps = _keeps_access(case, previous)
     internal = (
         select(func.count())
         .select_from(Document)
@@ -162,6 +173,16 @@ def handover_effects(
         keeps_access=keeps,
         documents=_documents_shown(session, case, previous),
         internal=session.scalar(internal),
+        followups=0 if keeps else len(followups.open_of(session, case, {previous})),
+    )
+
+
+def _keeps_access(case: Case, organisation_id: int) -> bool:
+    """Whether a current consent names the organisation (it keeps access as a partner)."""
+    today = local_today()
+    return any(
+        consent.is_current(today) and organisation_id in {org.id for org in consent.organisations}
+        for consent in case.consents
     )
 
 
@@ -179,6 +200,9 @@ def hand_over(
     case.lead_organisation_id = organisation_id
     case.lead_user_id = None
     case.updated_at = utcnow()
+    if not _keeps_access(case, previous):
+        new_lead = session.get(Organisation, organisation_id)
+        followups.pass_on(session, actor, case, {previous}, new_lead, ip)
     outbox.enqueue(session, INDEX_CASE_JOB, case.id)
     audit.record(
         session, "handover", actor=actor, object_type="case", object_id=case.id, case_id=case.id,

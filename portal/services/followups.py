@@ -129,6 +129,40 @@ def set_done(session: Session, actor: User, followup: FollowUp, done: bool, ip: 
     return True
 
 
+def open_of(session: Session, case: Case, organisation_ids: set[int]) -> list[FollowUp]:
+    """Open follow-ups of ``case`` assigned to these organisations (or people in them)."""
+    if not organisation_ids:
+        return []
+    return list(
+        session.scalars(
+            select(FollowUp).where(
+                FollowUp.case_id == case.id,
+                FollowUp.done_at.is_(None),
+                FollowUp.assignee_organisation_id.in_(organisation_ids),
+            )
+        )
+    )
+
+
+def pass_on(
+    session: Session, actor: User, case: Case, losing: set[int], to: Organisation, ip: str = ""
+) -> int:
+    """Open follow-ups of ``case`` assigned to organisations that lose access to it (or to
+    their people) go to ``to``, the lead organisation, and say so in their note: none stays
+    with someone who can no longer open the case. How many moved."""
+    moved = open_of(session, case, losing - {to.id})
+    for followup in moved:
+        previous = followup.assignee_user or followup.assignee_organisation
+        line = str(_l("Passed on from %(previous)s, who no longer has access to the case.",
+                      previous=previous.name))  # fmt: skip
+        kept = followup.note[: MAX_FOLLOWUP_NOTE - len(line) - 1]
+        followup.note = f"{kept}\n{line}" if kept else line
+        before = followup.assignee_organisation_id
+        followup.assignee_organisation_id, followup.assignee_user_id = to.id, None
+        _record(session, "update", actor, followup, ip, {"passed_on_from": before, "to": to.id})
+    return len(moved)
+
+
 def get_followup(
     session: Session, user: User, followup_id: int, action: str = access.READ_FOLLOWUP
 ) -> FollowUp:

@@ -194,7 +194,7 @@ def test_who_may_create_and_change(api, db, worker, partner, case, make_user, ma
     assert actions == ['{"done": true}', '{"done": false}']
 
 
-def test_partner_loses_consent_and_their_followups_vanish(api, db, worker, partner, case):
+def test_partner_loses_consent_and_their_followups_pass_to_the_lead(api, db, worker, partner, case):
     item = _create(api, worker, case, due_on=_day(0), assignee_user_id=partner.id)
     assert [i["id"] for i in api(partner).get("/api/v1/followups").get_json()["items"]] == [
         item["id"]
@@ -208,7 +208,9 @@ def test_partner_loses_consent_and_their_followups_vanish(api, db, worker, partn
     assert_error(
         api(partner).post(f"/api/v1/cases/{case.id}/followups", json={"due_on": _day(1)}), 404
     )
-    assert api(worker).get("/api/v1/followups?scope=organisation").get_json()["total"] == 0
+    (passed,) = api(worker).get("/api/v1/followups?scope=organisation").get_json()["items"]
+    assert passed["id"] == item["id"] and passed["assignee_user"] is None
+    assert partner.name in passed["note"]  # says from whom
     assert api(worker).get(f"/api/v1/cases/{case.id}/followups").get_json()["total"] == 1
 
 

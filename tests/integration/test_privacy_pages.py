@@ -8,8 +8,9 @@ import zipfile
 import pytest
 from sqlalchemy import select
 
-from portal.models import AuditEvent, Case, Consent, DeletionCertificate
-from portal.services import access, consents
+from portal.models import AuditEvent, Case, Consent, DeletionCertificate, FollowUp
+from portal.models.base import local_today
+from portal.services import access, consents, followups
 from tests.conftest import Auth
 
 
@@ -84,6 +85,8 @@ def test_revocation_through_the_page_asks_first_then_ends_access_at_once(
     db.commit()
     make_note(stadt, case, title="Intern", visibility="internal")  # never Caritas's
     make_note(caritas, case, title="Von der Caritas", visibility="internal")  # theirs
+    theirs = followups.create(db, caritas, case, due_on=local_today(), note="Rückruf")
+    db.commit()
     page = f"/cases/{case.id}/consents"
     assert clients["caritas"].get(page).status_code == 200
     revoke = f"{page}/{consent.id}/revoke"
@@ -93,6 +96,9 @@ def test_revocation_through_the_page_asks_first_then_ends_access_at_once(
     # The shared note and Caritas's own: 2; the Jobcenter keeps access by its other consent.
     lost = "verliert sofort den Zugriff auf den Fall und seine 2 Dokumente"
     assert f"{caritas.organisation.name} {lost}" in text
+    assert (
+        f"Die 1 offene Wiedervorlage dieser Organisation geht an {stadt.organisation.name}" in text
+    )
     assert "Jobcenter" not in text
     assert clients["caritas"].get(page).status_code == 200  # nothing changed yet
     confirmed = _post(clients["stadt"], revoke, {"note": "widerrufen", "confirmed": "yes"}, page)
@@ -100,6 +106,7 @@ def test_revocation_through_the_page_asks_first_then_ends_access_at_once(
     assert clients["caritas"].get(page).status_code == 404
     db.expire_all()
     assert db.get(Consent, consent.id).revocation_note == "widerrufen"
+    assert db.get(FollowUp, theirs.id).assignee_organisation_id == stadt.organisation_id
 
 
 def test_hand_over_says_what_changes_then_moves_the_lead(db, setup, make_note):
@@ -107,6 +114,9 @@ def test_hand_over_says_what_changes_then_moves_the_lead(db, setup, make_note):
     consents.record(db, stadt, case, organisation_ids=[caritas.organisation_id])
     db.commit()
     make_note(stadt, case, title="Intern", visibility="internal")
+    mine = followups.create(db, stadt, case, due_on=local_today(), note="Termin Ausländerbehörde",
+                            assignee_user_id=stadt.id)  # fmt: skip
+    db.commit()
     page, handover = f"/cases/{case.id}/consents", f"/cases/{case.id}/handover"
     choice = {"organisation_id": str(caritas.organisation_id)}
     asked = _post(clients["stadt"], handover, choice, page)
@@ -116,12 +126,27 @@ def test_hand_over_says_what_changes_then_moves_the_lead(db, setup, make_note):
     assert f"{stadt_org} verliert sofort den Zugriff auf den Fall und seine 2 Dokumente" in text
     assert "Das 1 interne Dokument dieser Organisation kann danach niemand mehr lesen" in text
     assert "Einwilligung erfassen" in text  # the way to keep access
+    assert (
+        f"Die 1 offene Wiedervorlage dieser Organisation geht an {caritas.organisation.name}"
+        in text
+    )
     db.expire_all()
     assert db.get(Case, case.id).lead_organisation_id == stadt.organisation_id  # not yet
     confirmed = _post(clients["stadt"], handover, {**choice, "confirmed": "yes"}, page)
     assert confirmed.status_code == 302
     db.expire_all()
     assert db.get(Case, case.id).lead_organisation_id == caritas.organisation_id
+    # The follow-up Stadt can no longer open is Caritas's now, and says so.
+    passed = db.get(FollowUp, mine.id)
+    assert (passed.assignee_organisation_id, passed.assignee_user_id) == (
+        caritas.organisation_id,
+        None,
+    )
+    assert (
+        passed.note
+        == f"Termin Ausländerbehörde\nÜbernommen von {stadt.name} (kein Zugriff mehr auf den Fall)."
+    )
+    assert access.can(caritas, access.EDIT_FOLLOWUP, passed)
 
 
 def test_hand_over_to_an_organisation_without_consent_is_refused_before_asking(db, setup):
