@@ -335,15 +335,26 @@ def partner(db, worker, case, make_user, make_org):
     return caritas
 
 
-def test_a_partner_sets_the_status_of_its_own_goals_only(
-    db, client, auth, worker, case, partner, save_ctx
-):
-    goals = [GOALS[0], {**GOALS[1], "responsible_organisation_id": partner.organisation_id}]
-    agreement = documents.create_document(
+@pytest.fixture
+def shared_goals(partner):
+    """The lead's first goal, the partner's second."""
+    return [GOALS[0], {**GOALS[1], "responsible_organisation_id": partner.organisation_id}]
+
+
+@pytest.fixture
+def shared_agreement(db, worker, case, shared_goals, save_ctx):
+    document = documents.create_document(
         db, worker, case, doc_type="agreement", title="Integrationsvereinbarung",
-        content=Content(fields={"goals": goals}), ctx=save_ctx,
+        content=Content(fields={"goals": shared_goals}), ctx=save_ctx,
     )  # fmt: skip
     db.commit()
+    return document
+
+
+def test_a_partner_sets_the_status_of_its_own_goals_only(
+    db, client, auth, partner, shared_agreement
+):
+    agreement = shared_agreement
     auth.login(partner.email)
     page = client.get(f"/documents/{agreement.id}/goals")
     assert page.status_code == 200
@@ -361,13 +372,9 @@ def test_a_partner_sets_the_status_of_its_own_goals_only(
 
 
 def test_through_the_api_a_partner_changes_statuses_of_its_goals_and_nothing_else(
-    db, client, worker, case, partner, save_ctx, make_token
+    db, client, worker, case, partner, shared_goals, shared_agreement, save_ctx, make_token
 ):
-    goals = [GOALS[0], {**GOALS[1], "responsible_organisation_id": partner.organisation_id}]
-    agreement = documents.create_document(
-        db, worker, case, doc_type="agreement", title="Integrationsvereinbarung",
-        content=Content(fields={"goals": goals}), ctx=save_ctx,
-    )  # fmt: skip
+    goals, agreement = shared_goals, shared_agreement
     note = documents.create_document(
         db, worker, case, doc_type="note", title="Vermerk der Stadt",
         content=Content(text="Erstgespräch."), ctx=save_ctx,

@@ -332,6 +332,22 @@ def service_backend(request, app, tmp_path):
     return backend
 
 
+def assert_partner_search(db, backend, monkeypatch, partner, notes, entries, day, visible):
+    """With the clock ``day`` days from today: the partner's search for "Wohnung" finds
+    exactly what the policy lets it read (``visible``, by title), with the totals and
+    facets of a brute-force evaluation of ``entries`` for the partner's tokens."""
+    moved = local_today() + timedelta(days=day)
+    monkeypatch.setattr(access, "local_today", lambda: moved)
+    db.expire_all()
+    query = SearchQuery(text="Wohnung", per_page=100)
+    found, result = search.search(db, backend, Requester(partner), query)
+    policy = {n.title for n in notes if access.can(partner, access.READ_DOCUMENT, n)}
+    assert {f.document.title for f in found} == policy == visible, day
+    expected = evaluate(entries, query, access.user_search_tokens(db, partner))
+    assert (result.total, result.facets) == (expected.total, expected.facets), day
+    assert result.total == len(visible), day
+
+
 @pytest.mark.parametrize("service_backend", BACKENDS, indirect=True)
 def test_consent_windows_are_exact_at_every_instant(
     db, service_backend, monkeypatch, make_user, make_case, make_note
@@ -361,15 +377,9 @@ def test_consent_windows_are_exact_at_every_instant(
     entries = [e for note in notes for e in search.entries_for(db, note)]
 
     def check(day: int, visible: set[str]) -> None:
-        monkeypatch.setattr(access, "local_today", lambda: today + timedelta(days=day))
-        db.expire_all()
-        query = SearchQuery(text="Wohnung", per_page=100)
-        found, result = search.search(db, service_backend, Requester(caritas), query)
-        policy = {n.title for n in notes if access.can(caritas, access.READ_DOCUMENT, n)}
-        assert {f.document.title for f in found} == policy == visible, day
-        expected = evaluate(entries, query, access.user_search_tokens(db, caritas))
-        assert (result.total, result.facets) == (expected.total, expected.facets), day
-        assert result.total == len(visible)
+        assert_partner_search(
+            db, service_backend, monkeypatch, caritas, notes, entries, day, visible
+        )
 
     check(0, set())  # not yet
     check(1, {"Wohnung", "Caritas"})  # the first day
@@ -407,14 +417,9 @@ def test_consents_in_force_from_recording_share_tokens_and_stay_exact(
     assert len({token for e in entries for token in e.acl if token.startswith("o")}) == 1
 
     def check(day: int, visible: set[str]) -> None:
-        monkeypatch.setattr(access, "local_today", lambda: today + timedelta(days=day))
-        db.expire_all()
-        query = SearchQuery(text="Wohnung", per_page=100)
-        found, result = search.search(db, service_backend, Requester(caritas), query)
-        policy = {n.title for n in notes if access.can(caritas, access.READ_DOCUMENT, n)}
-        assert {f.document.title for f in found} == policy == visible, day
-        expected = evaluate(entries, query, access.user_search_tokens(db, caritas))
-        assert (result.total, result.facets) == (expected.total, expected.facets), day
+        assert_partner_search(
+            db, service_backend, monkeypatch, caritas, notes, entries, day, visible
+        )
 
     check(0, {"Erster", "Zweiter"})
     check(1, {"Erster", "Zweiter"})  # the last day
