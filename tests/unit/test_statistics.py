@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -197,17 +198,60 @@ def _table(*members: int, key: str = "lead") -> Table:
     return Table(key, "T", "C", "U", rows)
 
 
-def test_csv_hides_small_groups_and_one_more_when_a_total_would_reveal_them(app):
+def test_csv_hides_small_groups_and_withholds_what_a_total_would_reveal(app):
     with app.test_request_context():
-        assert published_values(_table(0, 5, 12)) == ["0", "5", "12"]
-        # One hidden value: the next smallest non-zero one is hidden too.
-        assert published_values(_table(3, 0, 9, 7)) == ["<5", "0", "9", "<5"]
-        assert published_values(_table(1, 4, 30)) == ["<5", "<5", "30"]
-        assert published_values(_table(2, 0)) == ["<5", "0"]
+        assert published_values(_table(0, 5, 12)) == ["0", "5", "12"]  # 5 is 5
+        # One hidden value: the next smallest non-zero one is withheld too, marked apart.
+        assert published_values(_table(3, 0, 9, 7)) == ["<5", "0", "9", "x"]
+        assert published_values(_table(1, 4, 30)) == ["<5", "<5", "30"]  # 5 = 1+4 or 2+3 …
+        assert published_values(_table(1, 1, 30)) == ["<5", "<5", "x"]  # 2 = 1+1 only
+        # The issue's example: 25 running cases, 4 and 5 hidden; "<5" and "x" leave 1-4.
+        assert published_values(_table(4, 5, 16)) == ["<5", "x", "16"]
+        assert published_values(_table(2, 0)) == ["x", "x"]  # nothing else to withhold
+        assert published_values(_table(1, 5, 0)) == ["x", "x", "x"]
         median = Table(
             "median_days", "M", "C", "U", [Row("a", "A", 12.5, 7), Row("b", "B", 3.0, 2)]
         )
-        assert published_values(median) == ["12,5", "<5"]
+        assert published_values(median) == ["12,5", "x"]
+
+
+def _feasible(bounds: list[tuple[int, int]], total: int) -> list[set[int]]:
+    """For a reader who knows each hidden value's bounds and their sum: the values each can
+    take. By brute force over the sums the others can reach (no use of the code's rule)."""
+    possible = []
+    for i, (low, high) in enumerate(bounds):
+        reachable = {0}
+        for j, (lo, hi) in enumerate(bounds):
+            if j != i:
+                reachable = {s + v for s in reachable for v in range(lo, hi + 1) if s + v <= total}
+        possible.append({v for v in range(low, high + 1) if total - v in reachable})
+    return possible
+
+
+def test_no_hidden_count_can_be_worked_out_from_the_published_numbers_and_the_total(app):
+    """2,000 random count tables, each read as an adversary would: the total known (from
+    another table), the published counts exact, "<5" as 1-4, "x" as at least 5 (or, in a
+    table withheld whole, as anything): every hidden count keeps two or more values."""
+    rng = random.Random(20261205)
+    with app.test_request_context():
+        for _ in range(2000):
+            counts = [
+                rng.choice([0, 0, rng.randint(1, 4), rng.randint(1, 4), rng.randint(5, 40)])
+                for _ in range(rng.randint(1, 7))
+            ]
+            shown = published_values(_table(*counts))
+            assert all(s != "<5" or 1 <= c <= 4 for s, c in zip(shown, counts, strict=True))
+            hidden = [i for i, s in enumerate(shown) if s in ("<5", "x")]
+            if not hidden or sum(counts) == 0:
+                continue
+            whole = all(s == "x" for s in shown)
+            total = sum(counts)
+            rest = total - sum(int(s) for s in shown if s not in ("<5", "x"))
+            bounds = [(1, 4) if shown[i] == "<5" else (0 if whole else 5, rest) for i in hidden]
+            for i, values in zip(hidden, _feasible(bounds, rest), strict=True):
+                assert counts[i] in values, (counts, shown)
+                if len(counts) > 1:
+                    assert len(values) > 1, (counts, shown, i, values)
 
 
 def test_charts_escape_labels_and_carry_their_title(app):

@@ -6,14 +6,18 @@ from dataclasses import dataclass
 
 from flask_babel import format_decimal
 
-# Small groups (the anonymous CSV): a value made of 1 to 4 cases (goals, follow-ups, phase
-# stays) is published as "<5"; 0 stays 0. No totals are exported. Totals can still be known
-# from other tables (the open cases per phase add up to the open cases per lead
-# organisation), so in every count table where exactly one value is hidden, the next
-# smallest non-zero value is hidden too: a total then reveals only the sum of two hidden
-# values. A median of fewer than 5 completed stays is hidden the same way.
+# Small groups (the anonymous CSV): a count of 1 to 4 cases (goals, follow-ups) is
+# published as "<5" (5 is 5); 0 stays 0. No totals are exported, but a reader may know a
+# table's total from another one (the open cases per phase add up to the open cases per
+# lead organisation), so every count table is protected as if its total were published:
+# more values are withheld ("x", each at least 5) until no withheld value can be worked
+# out from the total, the published values and what "<5" and "x" say (secondary
+# suppression; rounding totals would leave the same sum to solve). Where that cannot
+# protect them (a table of 1 and 5 and zeros), the whole table is withheld. A median of
+# fewer than 5 stays is withheld as "x" (a median is no count, and its value is no "<5").
 SMALL_GROUP = 5
 HIDDEN = "<5"
+WITHHELD = "x"
 
 
 @dataclass(frozen=True)
@@ -55,14 +59,38 @@ class Table:
 
 
 def published_values(table: Table) -> list[str]:
-    """The values of the table's rows as exported: small groups replaced by "<5"."""
-    hidden = {i for i, row in enumerate(table.rows) if _is_small(row)}
-    if table.is_count and len(hidden) == 1:
-        rest = [(row.members, i) for i, row in enumerate(table.rows) if i not in hidden]
-        rest = [pair for pair in rest if pair[0] > 0]
-        if rest:
-            hidden.add(min(rest)[1])
-    return [HIDDEN if i in hidden else _value(row) for i, row in enumerate(table.rows)]
+    """The values of the table's rows as exported: small counts "<5", withheld values "x"."""
+    small = {i for i, row in enumerate(table.rows) if _is_small(row)}
+    if not table.is_count:
+        return [WITHHELD if i in small else _value(row) for i, row in enumerate(table.rows)]
+    withheld: set[int] = set()
+    counts = [row.members for row in table.rows]
+    while small and not _protected(counts, small, withheld):
+        shown = [(n, i) for i, n in enumerate(counts) if n > 0 and i not in small | withheld]
+        if not shown:  # e.g. 1 and 5 beside zeros: only withholding everything protects
+            return [WITHHELD] * len(table.rows)
+        withheld.add(min(shown)[1])
+    return [
+        HIDDEN if i in small else WITHHELD if i in withheld else _value(row)
+        for i, row in enumerate(table.rows)
+    ]
+
+
+def _protected(counts: list[int], small: set[int], withheld: set[int]) -> bool:
+    """Whether every hidden count can take more than one value, for a reader who knows the
+    total, the published counts, that each "<5" is 1 to 4 and each "x" at least 5: with one
+    sum and bounds, a value ranges over [max(low, rest - others' highs), min(high, rest -
+    others' lows)]."""
+    hidden = sorted(small | withheld)
+    rest = sum(counts[i] for i in hidden)
+    low = {i: 1 if i in small else SMALL_GROUP for i in hidden}
+    high = {i: SMALL_GROUP - 1 if i in small else rest for i in hidden}
+    for i in hidden:
+        others_low = sum(low[j] for j in hidden if j != i)
+        others_high = sum(high[j] for j in hidden if j != i)
+        if min(high[i], rest - others_low) <= max(low[i], rest - others_high):
+            return False
+    return True
 
 
 def _is_small(row: Row) -> bool:
