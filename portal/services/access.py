@@ -6,7 +6,8 @@ Default deny: an action not granted below is refused. Callers ask
 
 The rule (DESIGN.md): a user may see a case's documents when their organisation
 leads the case or holds a current consent for it (not revoked, started, not
-expired); ``internal`` documents only inside the author's organisation.
+expired); ``internal`` documents only inside the author's organisation, and in the
+lead organisation's custody while the author's organisation has no access.
 Each organisation edits only its own documents; the integration agreement is the
 lead's, and a goal's status may also be set by the organisation responsible for it.
 Coordinators see case metadata across the network, to find parallel files, but
@@ -128,18 +129,23 @@ def case_contents_filter(user: User) -> ColumnElement[bool]:
     """SQL condition: the cases whose documents ``user`` may see."""
     if not user.active or user.role not in CASE_ROLES:
         return ~true()
-    today = local_today()
-    consented = (
+    consented = _consented(user.organisation_id)
+    return or_(Case.lead_organisation_id == user.organisation_id, consented)
+
+
+def _consented(organisation) -> ColumnElement[bool]:
+    """SQL condition on Case: a consent in force today names ``organisation`` (an id or a
+    column)."""
+    return (
         select(Consent.id)
         .join(consent_organisations, consent_organisations.c.consent_id == Consent.id)
         .where(
             Consent.case_id == Case.id,
-            consent_organisations.c.organisation_id == user.organisation_id,
-            _in_force(today),
+            consent_organisations.c.organisation_id == organisation,
+            _in_force(local_today()),
         )
         .exists()
     )
-    return or_(Case.lead_organisation_id == user.organisation_id, consented)
 
 
 def document_filter(user: User) -> ColumnElement[bool]:
@@ -148,16 +154,25 @@ def document_filter(user: User) -> ColumnElement[bool]:
 
 
 def shown_to_filter(organisation_id: int) -> ColumnElement[bool]:
-    """SQL condition on Document: ``shown_to`` the organisation."""
-    return or_(Document.visibility == "case", Document.author_organisation_id == organisation_id)
+    """SQL condition on Document (joined with Case): ``shown_to`` the organisation."""
+    author = Document.author_organisation_id
+    author_has_access = or_(Case.lead_organisation_id == author, _consented(author))
+    return or_(
+        Document.visibility == "case",
+        author == organisation_id,
+        and_(Case.lead_organisation_id == organisation_id, ~author_has_access),
+    )
 
 
 def document_search_tokens(case: Case, document: Document) -> list[str]:
     """The search index's access tokens of a document: the rights by which organisations
     may find it. ``l{org}`` for the lead organisation; for each organisation of a consent
     that applies now or later its ``consent_token``; ``internal`` documents only for their
-    author organisation. Which consents are in force is decided when searching
-    (``user_search_tokens``), so a consent's first and last day need no reindexing."""
+    author organisation (one in the lead's custody, ``shown_to``, is read in the case
+    folder but not found by the lead's searches: custody begins when the author's access
+    ends, which a token of the index cannot follow). Which consents are in force is
+    decided when searching (``user_search_tokens``), so a consent's first and last day
+    need no reindexing."""
     today = local_today()
     rights = [(f"l{case.lead_organisation_id}", case.lead_organisation_id)] + [
         (consent_token(org.id, consent.id, consent.starts_later, consent.valid_until), org.id)
@@ -263,8 +278,15 @@ def _edits_case(user: User, case: Case) -> bool:
 
 def shown_to(document: Document, organisation_id: int) -> bool:
     """Whether members of an organisation that sees the case's contents see ``document``:
-    ``internal`` ones only inside their author organisation."""
-    return document.visibility != "internal" or document.author_organisation_id == organisation_id
+    ``internal`` ones only inside their author organisation, or, while that organisation
+    has no access to the case (it handed the lead over, its consent ended), in the lead
+    organisation's custody: no document is ever readable by nobody."""
+    if document.visibility != "internal" or document.author_organisation_id == organisation_id:
+        return True
+    case = document.case
+    return organisation_id == case.lead_organisation_id and (
+        document.author_organisation_id not in organisations_with_access(case)
+    )
 
 
 def _reads_document(user: User, document: Document) -> bool:

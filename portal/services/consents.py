@@ -101,6 +101,7 @@ class LostAccess:
     organisation: Organisation
     documents: int
     followups: int
+    internal: int  # its own internal documents, which pass into the lead's custody
 
 
 def revocation_effects(
@@ -108,7 +109,8 @@ def revocation_effects(
 ) -> list[LostAccess]:
     """What revoking ``consent_id`` would take away, to confirm it first: each organisation
     it names that no other current consent names (nor leads the case), with the number of
-    the case's documents it sees today."""
+    the case's documents it sees today, of its open follow-ups and of its own internal
+    documents (which pass into the lead organisation's custody)."""
     access.require_visible(actor, access.READ_CASE, case)
     access.require(actor, access.MANAGE_CONSENT, case)
     consent = session.get(Consent, consent_id)
@@ -119,6 +121,7 @@ def revocation_effects(
             org,
             _documents_shown(session, case, org.id),
             len(followups.open_of(session, case, {org.id})),
+            _internal_of(session, case, org.id),
         )
         for org in _losing_by_revocation(case, consent)
     ]
@@ -147,7 +150,7 @@ class HandoverEffects:
     previous: Organisation
     keeps_access: bool  # a current consent names the previous lead
     documents: int  # the case's documents the previous lead sees today
-    internal: int  # of them, its own internal ones
+    internal: int  # of them, its own internal ones (into the new lead's custody if it leaves)
     followups: int  # its open follow-ups, which pass to the new lead unless it keeps access
 
 
@@ -158,21 +161,12 @@ def handover_effects(
     _check_handover(actor, case, organisation_id)
     previous = case.lead_organisation_id
     keeps = _keeps_access(case, previous)
-    internal = (
-        select(func.count())
-        .select_from(Document)
-        .where(
-            Document.case_id == case.id,
-            Document.visibility == "internal",
-            Document.author_organisation_id == previous,
-        )
-    )
     return HandoverEffects(
         new_lead=session.get(Organisation, organisation_id),
         previous=case.lead_organisation,
         keeps_access=keeps,
         documents=_documents_shown(session, case, previous),
-        internal=session.scalar(internal),
+        internal=_internal_of(session, case, previous),
         followups=0 if keeps else len(followups.open_of(session, case, {previous})),
     )
 
@@ -187,8 +181,26 @@ def _keeps_access(case: Case, organisation_id: int) -> bool:
 
 
 def _documents_shown(session: Session, case: Case, organisation_id: int) -> int:
-    in_case = select(func.count()).select_from(Document).where(Document.case_id == case.id)
+    in_case = (
+        select(func.count())
+        .select_from(Document)
+        .join(Case, Case.id == Document.case_id)
+        .where(Document.case_id == case.id)
+    )
     return session.scalar(in_case.where(access.shown_to_filter(organisation_id)))
+
+
+def _internal_of(session: Session, case: Case, organisation_id: int) -> int:
+    """The case's internal documents written by the organisation."""
+    return session.scalar(
+        select(func.count())
+        .select_from(Document)
+        .where(
+            Document.case_id == case.id,
+            Document.visibility == "internal",
+            Document.author_organisation_id == organisation_id,
+        )
+    )
 
 
 def hand_over(

@@ -10,7 +10,7 @@ from sqlalchemy import event, select
 
 from portal import labels
 from portal.models import DOCUMENT_TYPES, FOCUS_AREAS, GENDERS, PHASES, Case, Person
-from portal.services import cases
+from portal.services import cases, consents
 from tests.conftest import Auth, csrf_token
 
 ROW_LINK = re.compile(r'href="/cases/(\d+)"')
@@ -344,8 +344,11 @@ def test_folder_lists_notes_and_internal_ones_only_to_their_organisation(
     assert '<span class="badge internal">intern</span>' in folder
     assert "Beratungsvermerk angelegt" in folder  # the timeline
 
-    # Handed over to another organisation: it sees the shared note, not the internal one.
+    # Handed over to another organisation while a consent still names the author's: the
+    # new lead sees the shared note, not the internal one.
     other = make_org(name="Caritas Gütersloh")
+    kept = consents.record(db, worker, case, organisation_ids=[worker.organisation_id])
+    db.commit()
     fresh(db).get(Case, case.id).lead_organisation_id = other.id
     db.commit()
     auth = login(app, make_user(org=other))
@@ -353,6 +356,10 @@ def test_folder_lists_notes_and_internal_ones_only_to_their_organisation(
     assert "Erstgespräch mit Dolmetscherin" in folder
     assert "Interne Einschätzung" not in folder and "badge internal" not in folder
     assert 'Beratungsvermerke <span class="count">(1)</span>' in folder
+    # Once no consent names the author's organisation, the note is in the lead's custody.
+    consents.revoke(db, make_user(org=other), fresh(db).get(Case, case.id), kept.id)
+    db.commit()
+    assert "Interne Einschätzung" in auth.client.get(f"/cases/{case.id}").text
 
 
 def test_folder_query_count_does_not_grow_with_documents(

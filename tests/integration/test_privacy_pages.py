@@ -8,7 +8,7 @@ import zipfile
 import pytest
 from sqlalchemy import select
 
-from portal.models import AuditEvent, Case, Consent, DeletionCertificate, FollowUp
+from portal.models import AuditEvent, Case, Consent, DeletionCertificate, Document, FollowUp
 from portal.models.base import local_today
 from portal.services import access, consents, followups
 from tests.conftest import Auth
@@ -124,7 +124,8 @@ def test_hand_over_says_what_changes_then_moves_the_lead(db, setup, make_note):
     text = " ".join(asked.text.split())
     stadt_org = stadt.organisation.name
     assert f"{stadt_org} verliert sofort den Zugriff auf den Fall und seine 2 Dokumente" in text
-    assert "Das 1 interne Dokument dieser Organisation kann danach niemand mehr lesen" in text
+    custody = "Das 1 interne Dokument dieser Organisation geht in die Obhut von"
+    assert f"{custody} {caritas.organisation.name}" in text
     assert "Einwilligung erfassen" in text  # the way to keep access
     assert (
         f"Die 1 offene Wiedervorlage dieser Organisation geht an {caritas.organisation.name}"
@@ -147,6 +148,8 @@ def test_hand_over_says_what_changes_then_moves_the_lead(db, setup, make_note):
         == f"Termin Ausländerbehörde\nÜbernommen von {stadt.name} (kein Zugriff mehr auf den Fall)."
     )
     assert access.can(caritas, access.EDIT_FOLLOWUP, passed)
+    internal = db.scalar(select(Document).where(Document.title == "Intern"))
+    assert access.can(caritas, access.READ_DOCUMENT, internal)  # in Caritas's custody
 
 
 def test_hand_over_to_an_organisation_without_consent_is_refused_before_asking(db, setup):

@@ -3,10 +3,13 @@ pages, API and the command line (which acts as ``access.SYSTEM``)."""
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
+from portal.models import Case, Document
 from portal.models.base import local_today
 from portal.services import access, accounts, consents, tokens
 from portal.services.errors import AccessDenied
@@ -118,3 +121,57 @@ def test_consents_in_force_from_their_recording_share_a_token_per_last_day(
     assert access.user_search_tokens(db, partner) == sorted([f"l{org}", f"o{org}", last_day])
     consents.revoke(db, worker, cases[2], cases[2].consents[0].id)
     assert access.user_search_tokens(db, partner) == [f"l{org}", f"o{org}"]
+
+
+def test_no_document_is_ever_readable_by_nobody(
+    db, monkeypatch, make_user, make_org, make_case, make_note
+):
+    """Every sequence of consents recorded, revoked, expiring and hand-overs among three
+    organisations: after each step every document, internal ones too, can be read by some
+    organisation, and the SQL filter of each organisation agrees with ``can``."""
+    orgs = [make_org(name=f"Träger {n}") for n in range(3)]
+    workers = [make_user(org=org) for org in orgs]
+    rng = random.Random(20261205)
+    today = local_today()
+    for round_ in range(12):
+        monkeypatch.setattr(access, "local_today", lambda day=today: day)
+        case = make_case(workers[0])
+        notes = [make_note(workers[0], case, title="Fall", text="Geteilt.")]
+        for _step in range(8):
+            lead = case.lead_organisation_id
+            lead_worker = next(w for w in workers if w.organisation_id == lead)
+            move = rng.choice(["record", "record", "revoke", "handover", "write", "day"])
+            others = [o.id for o in orgs if o.id != lead]
+            if move == "record":
+                until = rng.choice([None, today + timedelta(days=rng.randint(0, 2))])
+                released = rng.sample(others, rng.randint(1, 2))
+                consents.record(db, lead_worker, case, organisation_ids=released, valid_until=until)
+            elif move == "revoke" and (open_ := [c for c in case.consents if c.revoked_at is None]):
+                consents.revoke(db, lead_worker, case, rng.choice(open_).id)
+            elif move == "handover" and (
+                ready := sorted(access.organisations_with_access(case) - {lead})
+            ):
+                consents.hand_over(db, lead_worker, case, organisation_id=rng.choice(ready))
+            elif move == "write":
+                writer = rng.choice([w for w in workers if access.can(w, access.READ_CASE, case)])
+                notes.append(make_note(writer, case, title="Intern", visibility="internal"))
+            elif move == "day":  # consents end without any event
+                today += timedelta(days=1)
+                monkeypatch.setattr(access, "local_today", lambda day=today: day)
+            db.commit()
+            db.expire_all()
+            for note in notes:
+                readers = {
+                    w.organisation_id for w in workers if access.can(w, access.READ_DOCUMENT, note)
+                }
+                assert readers, (round_, move, note.id)
+                for worker in workers:
+                    listed = db.scalar(
+                        select(Document.id)
+                        .join(Case, Case.id == Document.case_id)
+                        .where(Document.id == note.id, access.document_filter(worker))
+                    )
+                    assert (listed is not None) == (worker.organisation_id in readers), (
+                        round_,
+                        move,
+                    )
