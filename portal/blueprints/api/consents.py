@@ -77,7 +77,9 @@ def record_consent(case: Case, body: ConsentCreate):
     "Revoke a consent",
     description="Access ends at once, on every path (case, documents, contents, search). "
     "The consent stays in the history with `status` `revoked`; revoking it again changes "
-    "nothing.",
+    "nothing. No confirmation step here (the web page asks first): a client should confirm "
+    "with its user. Open follow-ups of organisations that lose access pass to the lead "
+    "organisation; their internal documents pass into its custody.",
     returns=schemas.Consent,
     returns_description="The revoked consent",
     errors={
