@@ -107,14 +107,7 @@ def _goals_page(document, current, form, *, status=200, changed_by=None, version
         histories=goals.history(versions),
         form=form,
         can_edit=goals.may_change(current_user, document, current),
-        settable=[
-            access.can(
-                current_user,
-                access.SET_GOAL_STATUS,
-                access.GoalOf(document, goal.responsible_organisation_id),
-            )
-            for goal in shown
-        ],
+        settable=goals.settable(current_user, document, shown),
         changed_by=changed_by or [],
         conflict=status == 409,
         org_names={org.id: org.name for org in accounts.list_organisations(db_session())},

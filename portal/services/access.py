@@ -106,14 +106,18 @@ def require_visible(user: User | None, action: str, target: object | None) -> No
 
 def organisations_with_access(case: Case) -> set[int]:
     """Ids of the organisations whose members may see the case's documents today."""
+    return {case.lead_organisation_id} | released_to(case)
+
+
+def released_to(case: Case, without: Consent | None = None) -> set[int]:
+    """Ids of the organisations a consent in force today names (other than ``without``)."""
     today = local_today()
-    released = {
+    return {
         org.id
         for consent in case.consents
-        if consent.is_current(today)
+        if consent is not without and consent.is_current(today)
         for org in consent.organisations
     }
-    return {case.lead_organisation_id} | released
 
 
 def case_metadata_filter(user: User) -> ColumnElement[bool]:

@@ -130,15 +130,9 @@ def revocation_effects(
 def _losing_by_revocation(case: Case, consent: Consent) -> list[Organisation]:
     """The organisations ``consent`` names that no other current consent names, nor leads
     the case: revoking it ends their access."""
-    today = local_today()
-    if not consent.is_current(today):
+    if not consent.is_current(local_today()):
         return []
-    keep = {case.lead_organisation_id} | {
-        org.id
-        for other in case.consents
-        if other.id != consent.id and other.is_current(today)
-        for org in other.organisations
-    }
+    keep = {case.lead_organisation_id} | access.released_to(case, without=consent)
     return [org for org in consent.organisations if org.id not in keep]
 
 
@@ -160,7 +154,7 @@ def handover_effects(
     """What ``hand_over`` to ``organisation_id`` would change (refused as it would be)."""
     _check_handover(actor, case, organisation_id)
     previous = case.lead_organisation_id
-    keeps = _keeps_access(case, previous)
+    keeps = previous in access.released_to(case)
     return HandoverEffects(
         new_lead=session.get(Organisation, organisation_id),
         previous=case.lead_organisation,
@@ -168,15 +162,6 @@ def handover_effects(
         documents=_documents_shown(session, case, previous),
         internal=_internal_of(session, case, previous),
         followups=0 if keeps else len(followups.open_of(session, case, {previous})),
-    )
-
-
-def _keeps_access(case: Case, organisation_id: int) -> bool:
-    """Whether a current consent names the organisation (it keeps access as a partner)."""
-    today = local_today()
-    return any(
-        consent.is_current(today) and organisation_id in {org.id for org in consent.organisations}
-        for consent in case.consents
     )
 
 
@@ -212,7 +197,7 @@ def hand_over(
     case.lead_organisation_id = organisation_id
     case.lead_user_id = None
     case.updated_at = utcnow()
-    if not _keeps_access(case, previous):
+    if previous not in access.released_to(case):  # it keeps access only as a partner
         new_lead = session.get(Organisation, organisation_id)
         followups.pass_on(session, actor, case, {previous}, new_lead, ip)
     outbox.enqueue(session, INDEX_CASE_JOB, case.id)

@@ -124,11 +124,18 @@ def may_change(actor: User, document: Document, current: DocumentVersion) -> boo
     """Whether ``actor`` may save any new version of the agreement: as its editor (the
     lead organisation), or to set the status of a goal it is responsible for."""
     return access.can(actor, access.EDIT_DOCUMENT, document) or any(
+        settable(actor, document, goals_of(current.fields))
+    )
+
+
+def settable(actor: User, document: Document, goals: list[Goal]) -> list[bool]:
+    """For each of ``goals``: whether ``actor`` may set its status (``SET_GOAL_STATUS``)."""
+    return [
         access.can(
             actor, access.SET_GOAL_STATUS, access.GoalOf(document, goal.responsible_organisation_id)
         )
-        for goal in goals_of(current.fields)
-    )
+        for goal in goals
+    ]
 
 
 def require_change_rights(
