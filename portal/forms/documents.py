@@ -22,13 +22,15 @@ from wtforms.validators import DataRequired, InputRequired, Length
 from wtforms.widgets import HiddenInput
 
 from portal.forms import choices
+from portal.forms.cases import CheckboxesField
 from portal.forms.rows import DateInputField, GoalRow, LanguageRow, parse_date, valid_date
 from portal.labels import (
     AGREEMENT_LABELS,
     ASSESSMENT_LABELS,
+    FOCUS_AREA_LABELS,
     VISIBILITY_LABELS,
 )
-from portal.models import DocumentVersion
+from portal.models import DATA_CATEGORIES, Document, DocumentVersion
 from portal.services.document_fields import (
     ASSESSMENT_TEXT_FIELDS,
     MAX_GOALS,
@@ -64,6 +66,10 @@ class EditorForm(FlaskForm):
     )
     comment = StringField(_l("Comment on this version"), validators=[Length(max=500)])
     base_version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    data_categories = CheckboxesField(
+        _l("Data categories it touches"),
+        choices=choices((c, FOCUS_AREA_LABELS[c]) for c in DATA_CATEGORIES),
+    )
 
     def service_field(self, path: str):
         """The field that shows the service's objection to ``path``: the file for a refused
@@ -196,6 +202,8 @@ def editor_form(
         del form.visibility  # chosen once, when the document is created
     if not editing:
         del form.base_version
+    if doc_type == "assessment":
+        del form.data_categories  # its sections decide
     if doc_type == "agreement":
         keep = {row.form.responsible_organisation_id.data for row in form.goals}
         org_choices = choices(
@@ -207,9 +215,15 @@ def editor_form(
     return form
 
 
-def form_data(doc_type: str, version: DocumentVersion, base_version: int) -> dict:
+def form_data(document: Document, version: DocumentVersion, base_version: int) -> dict:
     """Editor values prefilled from a saved version."""
-    data: dict = {"title": version.title, "base_version": base_version, "comment": ""}
+    doc_type = document.type
+    data: dict = {
+        "title": version.title,
+        "base_version": base_version,
+        "comment": "",
+        "data_categories": list(document.data_categories),
+    }
     if doc_type == "note":
         data["text"] = version.text or ""
     elif doc_type == "assessment":

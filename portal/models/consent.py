@@ -4,24 +4,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Column, Date, ForeignKey, String, Table, Text
+from sqlalchemy import JSON, Column, Date, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.ext.hybrid import hybrid_property
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from portal.models import categories
 from portal.models.base import Base, UTCDateTime, local_today, utcnow
 from portal.models.org import Organisation
 from portal.models.user import User
 
-DATA_CATEGORIES = (
-    "sprache",
-    "arbeit",
-    "bildung",
-    "wohnen",
-    "gesundheit",
-    "aufenthalt",
-    "familie",
-    "finanzen",
-)
+DATA_CATEGORIES = categories.DATA_CATEGORIES
 
 consent_organisations = Table(
     "consent_organisations",
@@ -43,7 +35,12 @@ class Consent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     purpose: Mapped[str] = mapped_column(Text, default="")
-    data_categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    data_categories: Mapped[list[str]] = mapped_column(JSON, default=list)  # as recorded
+    # What it releases, as bits: the recorded categories, or without any recorded
+    # ``categories.RELEASED_BY_DEFAULT``. Set with ``data_categories``.
+    released_bits: Mapped[int] = mapped_column(
+        Integer, default=categories.to_bits(categories.RELEASED_BY_DEFAULT)
+    )
     valid_from: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date | None] = mapped_column(Date)
     note: Mapped[str] = mapped_column(Text, default="")
@@ -62,6 +59,21 @@ class Consent(Base):
     )
     recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
     revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
+
+    @validates("data_categories")
+    def _release(self, _key: str, names: list[str]) -> list[str]:
+        names = categories.ordered(names or ())
+        self.released_bits = categories.to_bits(names or categories.RELEASED_BY_DEFAULT)
+        return names
+
+    @property
+    def released(self) -> list[str]:
+        """The categories it releases (all but health when none were recorded)."""
+        return categories.from_bits(self.released_bits)
+
+    def covers(self, category_bits: int) -> bool:
+        """Whether it releases every category of ``category_bits``."""
+        return categories.covers(self.released_bits, category_bits)
 
     @hybrid_property
     def starts_later(self) -> bool:

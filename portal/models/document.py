@@ -14,8 +14,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from portal.models import categories
 from portal.models.base import Base, UTCDateTime, utcnow
 from portal.models.case import Case
 from portal.models.org import Organisation
@@ -45,9 +46,21 @@ class Document(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     current_version: Mapped[int] = mapped_column(Integer, default=1)
+    # The data categories it touches (all its versions): a partner reads it only under a
+    # consent releasing each of them; none is general case information. An assessment's
+    # are those of the sections any version filled in. ``category_bits``: the same as bits,
+    # set with ``data_categories``.
+    data_categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    category_bits: Mapped[int] = mapped_column(Integer, default=0)
 
     case: Mapped[Case] = relationship()
     author_organisation: Mapped[Organisation] = relationship(lazy="joined")
+
+    @validates("data_categories")
+    def _categorise(self, _key: str, names: list[str]) -> list[str]:
+        names = categories.ordered(names or ())
+        self.category_bits = categories.to_bits(names)
+        return names
 
 
 class Blob(Base):

@@ -17,7 +17,7 @@ from portal import labels
 from portal.config import LANGUAGES
 from portal.models.base import local_today
 from portal.presentation import documents
-from portal.services import access, goals
+from portal.services import access, document_fields, goals
 
 _MARKED = re.compile(r"«(.*?)»", re.S)
 
@@ -32,6 +32,7 @@ def init_app(app: Flask) -> None:
         can_manage_accounts=lambda user: access.can(user, access.MANAGE_ACCOUNTS),
         can_create_cases=lambda user: access.can(user, access.CREATE_CASE),
         labels=labels,
+        assessment_sections=document_fields.ASSESSMENT_SECTIONS,
         role_label=labels.role_label,
         kind_label=labels.kind_label,
         goal_status_label=labels.goal_status_label,

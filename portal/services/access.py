@@ -7,7 +7,9 @@ Default deny: an action not granted below is refused. Callers ask
 The rule (DESIGN.md): a user may see a case's documents when their organisation
 leads the case or holds a current consent for it (not revoked, started, not
 expired); ``internal`` documents only inside the author's organisation, and in the
-lead organisation's custody while the author's organisation has no access.
+lead organisation's custody while the author's organisation has no access. A partner
+reads a document of another organisation only when one consent in force releases every
+data category the document touches (an assessment: section by section).
 Each organisation edits only its own documents; the integration agreement is the
 lead's, and a goal's status may also be set by the organisation responsible for it.
 Coordinators see case metadata across the network, to find parallel files, but
@@ -24,7 +26,7 @@ from datetime import date
 from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.orm import Session
 
-from portal.models import Case, Consent, Document, FollowUp, User, consent_organisations
+from portal.models import Case, Consent, Document, FollowUp, User, categories, consent_organisations
 from portal.models.base import local_today
 from portal.services.errors import AccessDenied, NotFound
 
@@ -137,24 +139,38 @@ def case_contents_filter(user: User) -> ColumnElement[bool]:
     return or_(Case.lead_organisation_id == user.organisation_id, consented)
 
 
-def _consented(organisation) -> ColumnElement[bool]:
+def _consented(organisation, covering=None) -> ColumnElement[bool]:
     """SQL condition on Case: a consent in force today names ``organisation`` (an id or a
-    column)."""
+    column), and releases every category of the bits ``covering`` (a column), if given."""
+    consent = and_(
+        Consent.case_id == Case.id,
+        consent_organisations.c.organisation_id == organisation,
+        _in_force(local_today()),
+    )
+    if covering is not None:
+        consent = and_(consent, Consent.released_bits.op("&")(covering) == covering)
     return (
         select(Consent.id)
         .join(consent_organisations, consent_organisations.c.consent_id == Consent.id)
-        .where(
-            Consent.case_id == Case.id,
-            consent_organisations.c.organisation_id == organisation,
-            _in_force(local_today()),
-        )
+        .where(consent)
         .exists()
     )
 
 
 def document_filter(user: User) -> ColumnElement[bool]:
     """SQL condition on Document (joined with Case): the documents ``user`` may see."""
-    return and_(case_contents_filter(user), shown_to_filter(user.organisation_id))
+    org = user.organisation_id
+    return and_(case_contents_filter(user), shown_to_filter(org), released_filter(org))
+
+
+def released_filter(organisation_id: int) -> ColumnElement[bool]:
+    """SQL condition on Document (joined with Case): ``released`` to the organisation."""
+    return or_(
+        Case.lead_organisation_id == organisation_id,
+        Document.author_organisation_id == organisation_id,
+        Document.type == "assessment",
+        _consented(organisation_id, covering=Document.category_bits),
+    )
 
 
 def shown_to_filter(organisation_id: int) -> ColumnElement[bool]:
@@ -171,7 +187,10 @@ def shown_to_filter(organisation_id: int) -> ColumnElement[bool]:
 def document_search_tokens(case: Case, document: Document) -> list[str]:
     """The search index's access tokens of a document: the rights by which organisations
     may find it. ``l{org}`` for the lead organisation; for each organisation of a consent
-    that applies now or later its ``consent_token``; ``internal`` documents only for their
+    that applies now or later and releases every category of the document (or that wrote
+    it) its ``consent_token`` (an assessment, indexed as a whole, only where every section
+    is released: a partner reads the sections released to it in the case folder);
+    ``internal`` documents only for their
     author organisation (one in the lead's custody, ``shown_to``, is read in the case
     folder but not found by the lead's searches: custody begins when the author's access
     ends, which a token of the index cannot follow). Which consents are in force is
@@ -183,6 +202,7 @@ def document_search_tokens(case: Case, document: Document) -> list[str]:
         for consent in case.consents
         if consent.may_apply(today)
         for org in consent.organisations
+        if consent.covers(document.category_bits) or org.id == document.author_organisation_id
     ]
     if document.visibility == "internal":
         rights = [(token, org) for token, org in rights if org == document.author_organisation_id]
@@ -293,8 +313,45 @@ def shown_to(document: Document, organisation_id: int) -> bool:
     )
 
 
+def released(document: Document, organisation_id: int) -> bool:
+    """Whether the categories ``document`` touches are released to an organisation that
+    sees the case's contents: all to the lead organisation, its own to the author
+    organisation; another organisation's only when one consent in force naming it releases
+    every one of them. An assessment is read section by section (``sections_shown``)."""
+    case = document.case
+    if organisation_id in (case.lead_organisation_id, document.author_organisation_id):
+        return True
+    return document.type == "assessment" or any(
+        consent.covers(document.category_bits)
+        for consent in _in_force_naming(case, organisation_id)
+    )
+
+
+def sections_shown(user: User, document: Document) -> set[str] | None:
+    """The categories of the assessment sections ``user`` (who reads ``document``) sees:
+    None for all (the lead and author organisation's), else those the consents in force
+    release to the user's organisation."""
+    case, org = document.case, user.organisation_id
+    if org in (case.lead_organisation_id, document.author_organisation_id):
+        return None
+    bits = 0
+    for consent in _in_force_naming(case, org):
+        bits |= consent.released_bits
+    return set(categories.from_bits(bits))
+
+
+def _in_force_naming(case: Case, organisation_id: int) -> list[Consent]:
+    today = local_today()
+    return [
+        consent
+        for consent in case.consents
+        if consent.is_current(today) and organisation_id in {o.id for o in consent.organisations}
+    ]
+
+
 def _reads_document(user: User, document: Document) -> bool:
-    return shown_to(document, user.organisation_id) and _reads_case(user, document.case)
+    org = user.organisation_id
+    return shown_to(document, org) and _reads_case(user, document.case) and released(document, org)
 
 
 def _edits_document(user: User, document: Document) -> bool:

@@ -138,7 +138,9 @@ def attach_signed_scan(
     version.blob_sha256, version.filename = documents.store_file(
         session, upload, ctx, accepted=SCAN_TYPES
     )
-    return documents.append_version(session, actor, document, version, printed.number, "update", ip)
+    return documents.append_version(
+        session, actor, document, version, printed.number, "update", ip, document.data_categories
+    )
 
 
 def _printed(session: Session, document: Document, number: object) -> DocumentVersion:

@@ -172,7 +172,11 @@ def _documents_shown(session: Session, case: Case, organisation_id: int) -> int:
         .join(Case, Case.id == Document.case_id)
         .where(Document.case_id == case.id)
     )
-    return session.scalar(in_case.where(access.shown_to_filter(organisation_id)))
+    return session.scalar(
+        in_case.where(
+            access.shown_to_filter(organisation_id), access.released_filter(organisation_id)
+        )
+    )
 
 
 def _internal_of(session: Session, case: Case, organisation_id: int) -> int:

@@ -13,7 +13,16 @@ from sqlalchemy.orm import Session
 
 from portal.models import PHASES, Case, Document, DocumentVersion, Organisation, PhaseChange, User
 from portal.models.base import local_today, utcnow
-from portal.services import access, accounts, cases, demo_data, documents, followups
+from portal.services import (
+    access,
+    accounts,
+    cases,
+    consents,
+    data_categories,
+    demo_data,
+    documents,
+    followups,
+)
 from portal.services.documents import Content, SaveContext, Upload
 
 DEMO_PASSWORD = "Emsufer-Lindenblatt-26"  # noqa: S105  (printed for the demo on purpose)
@@ -107,6 +116,13 @@ def _seed_cases(session: Session, ctx: SaveContext) -> None:
         _documents_for(session, ctx, rng, lead, case, phase, i)
         for step in PHASES[1 : PHASES.index(phase) + 1]:
             cases.update_case(session, lead, case, phase=step, ip="seed-demo")
+        if phase != "abgeschlossen" and i % 3 != 2:
+            # The person releases what the case is about to the next organisation.
+            partner = leads[(leads.index(lead) + 1) % len(leads)]
+            consents.record(
+                session, lead, case, organisation_ids=[partner.organisation_id],
+                purpose=demo_data.CONSENT_PURPOSE, data_categories=areas, ip="seed-demo",
+            )  # fmt: skip
         _backdate(session, case, days=400 - i * 12)
         if phase != "abgeschlossen":
             # Numbered per caseworker, so that everyone's list has every kind of follow-up.
@@ -211,9 +227,11 @@ def _followups_for(session: Session, lead: User, case: Case, numbers: list[int])
 
 
 def _create(session, ctx, lead, case, doc_type, title, content, visibility="case") -> Document:
+    # As a writer would tick them: what the title says, not every focus of the case.
+    categories = None if doc_type == "assessment" else data_categories.propose(doc_type, title)
     return documents.create_document(
         session, lead, case, doc_type=doc_type, title=title, content=content, ctx=ctx,
-        visibility=visibility, ip="seed-demo",
+        visibility=visibility, categories=categories, ip="seed-demo",
     )  # fmt: skip
 
 

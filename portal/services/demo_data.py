@@ -109,3 +109,5 @@ FOLLOWUPS = [
     "Fortschreibung der Integrationsvereinbarung vorbereiten",
     "Sprachkurswechsel besprechen (Abendkurs wegen Arbeit)",
 ]
+
+CONSENT_PURPOSE = "Abstimmung der Hilfen im KIM-Netzwerk"

@@ -148,7 +148,39 @@ class AgreementFields(Shape):
 ASSESSMENT_TEXT_FIELDS = tuple(
     name for name in AssessmentFields.model_fields if name != "languages"
 )
+# The data category of each section of the assessment: a partner sees a section when a
+# consent releases its category to it. ``goals_text`` is general case information.
+ASSESSMENT_SECTIONS = {
+    "languages": "sprache",
+    "education": "bildung",
+    "work_experience": "arbeit",
+    "residence_status": "aufenthalt",
+    "housing": "wohnen",
+    "health": "gesundheit",
+    "family": "familie",
+    "goals_text": None,
+}
 MODELS: dict[str, type[Shape]] = {"assessment": AssessmentFields, "agreement": AgreementFields}
+
+
+def sections_touched(fields: dict | None) -> set[str]:
+    """The categories of the assessment sections filled in."""
+    return {
+        category
+        for name, category in ASSESSMENT_SECTIONS.items()
+        if category and (fields or {}).get(name)
+    }
+
+
+def only_sections(fields: dict | None, released: set[str]) -> dict:
+    """The assessment's ``fields`` with every section of a category not in ``released``
+    left empty, as if nothing had been written there (which is all a reader without the
+    release may learn of it)."""
+    empty = AssessmentFields().model_dump()
+    return {
+        name: value if ASSESSMENT_SECTIONS.get(name) in (None, *released) else empty.get(name, "")
+        for name, value in (fields or {}).items()
+    }
 
 
 def validate(doc_type: str, fields: object) -> dict:

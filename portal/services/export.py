@@ -169,6 +169,7 @@ def _case_json(data: ExportData) -> dict:
                 "type": d.type,
                 "title": d.title,
                 "visibility": d.visibility,
+                "data_categories": d.data_categories,
                 "versions": [
                     {
                         "number": v.number,

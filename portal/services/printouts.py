@@ -64,6 +64,7 @@ def print_version(
     version = documents.get_version(
         session, document, document.current_version if number is None else number
     )
+    version = documents.as_read(who.user, document, version)
     short = pdf.short_hash(documents.content_hash(version))
     case = document.case
     resources = _resources(session, store, case.lead_organisation)

@@ -10,6 +10,12 @@ table (the ``Route`` lists below):
 - a read of something the user may not see answers 404: its existence is not revealed;
 - an action on something the user sees but may not change answers 403.
 
+Data categories are a dimension of every route: A's documents touch none (general case
+information), ``arbeit`` (the file) or ``gesundheit`` (a note on health). B's current
+consent releases either no category by name (so every one but health) or health alone
+(``current-health``); B reads a document of A only when its consent releases each of the
+document's categories.
+
 "Sees" depends on the route: a document when it may be read; the case's contents pages
 (consents, data requests, new documents, phase, erasure) when the contents may be seen; the
 case itself (audit trail, the API's case and consent actions) when its metadata may be seen.
@@ -35,7 +41,7 @@ import pytest
 from jinja2 import BytecodeCache
 
 from portal import jobs, pipeline
-from portal.models import Document
+from portal.models import Document, categories
 from portal.models.base import local_today
 from portal.services import accounts, consents, documents, pdf
 from portal.services.documents import Content, Upload
@@ -60,7 +66,7 @@ class Allowed(NamedTuple):
 
 Y, N = True, False
 ROLES = ("caseworker", "readonly", "coordinator")
-CONSENT_STATES = ("none", "current", "expired", "revoked", "future")
+CONSENT_STATES = ("none", "current", "current-health", "expired", "revoked", "future")
 
 # Organisation A leads the case; B is the partner; C is the administrators' organisation.
 # Consent states (of B): none; current (started, not ended, not revoked); expired (valid
@@ -75,28 +81,34 @@ TABLE: dict[tuple[str, str, str], Allowed] = {
     ("caseworker",  "A", "expired"): Allowed(Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y),
     ("caseworker",  "A", "revoked"): Allowed(Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y),
     ("caseworker",  "A", "future"):  Allowed(Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y),
+    ("caseworker",  "A", "current-health"): Allowed(Y, Y, Y,    Y,    Y,    Y,    Y,    Y,    Y),
     ("readonly",    "A", "none"):    Allowed(Y,    Y,    Y,    Y,    N,    N,    N,    Y,    N),
     ("readonly",    "A", "current"): Allowed(Y,    Y,    Y,    Y,    N,    N,    N,    Y,    N),
     ("readonly",    "A", "expired"): Allowed(Y,    Y,    Y,    Y,    N,    N,    N,    Y,    N),
     ("readonly",    "A", "revoked"): Allowed(Y,    Y,    Y,    Y,    N,    N,    N,    Y,    N),
     ("readonly",    "A", "future"):  Allowed(Y,    Y,    Y,    Y,    N,    N,    N,    Y,    N),
+    ("readonly",    "A", "current-health"): Allowed(Y, Y, Y,    Y,    N,    N,    N,    Y,    N),
     ("coordinator", "A", "none"):    Allowed(Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y),
     ("coordinator", "A", "current"): Allowed(Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y),
     ("coordinator", "A", "expired"): Allowed(Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y),
     ("coordinator", "A", "revoked"): Allowed(Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y),
     ("coordinator", "A", "future"):  Allowed(Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y,    Y),
+    ("coordinator", "A", "current-health"): Allowed(Y, Y, Y,    Y,    Y,    Y,    Y,    Y,    Y),
     ("caseworker",  "B", "none"):    Allowed(N,    N,    N,    N,    N,    N,    N,    N,    N),
     ("caseworker",  "B", "current"): Allowed(Y,    Y,    Y,    N,    Y,    N,    N,    N,    N),
+    ("caseworker",  "B", "current-health"): Allowed(Y, Y, Y,    N,    Y,    N,    N,    N,    N),
     ("caseworker",  "B", "expired"): Allowed(N,    N,    N,    N,    N,    N,    N,    N,    N),
     ("caseworker",  "B", "revoked"): Allowed(N,    N,    N,    N,    N,    N,    N,    N,    N),
     ("caseworker",  "B", "future"):  Allowed(N,    N,    N,    N,    N,    N,    N,    N,    N),
     ("readonly",    "B", "none"):    Allowed(N,    N,    N,    N,    N,    N,    N,    N,    N),
     ("readonly",    "B", "current"): Allowed(Y,    Y,    Y,    N,    N,    N,    N,    N,    N),
+    ("readonly",    "B", "current-health"): Allowed(Y, Y, Y,    N,    N,    N,    N,    N,    N),
     ("readonly",    "B", "expired"): Allowed(N,    N,    N,    N,    N,    N,    N,    N,    N),
     ("readonly",    "B", "revoked"): Allowed(N,    N,    N,    N,    N,    N,    N,    N,    N),
     ("readonly",    "B", "future"):  Allowed(N,    N,    N,    N,    N,    N,    N,    N,    N),
     ("coordinator", "B", "none"):    Allowed(Y,    N,    N,    N,    N,    N,    N,    Y,    N),
     ("coordinator", "B", "current"): Allowed(Y,    Y,    Y,    N,    Y,    N,    N,    Y,    N),
+    ("coordinator", "B", "current-health"): Allowed(Y, Y, Y,    N,    Y,    N,    N,    Y,    N),
     ("coordinator", "B", "expired"): Allowed(Y,    N,    N,    N,    N,    N,    N,    Y,    N),
     ("coordinator", "B", "revoked"): Allowed(Y,    N,    N,    N,    N,    N,    N,    Y,    N),
     ("coordinator", "B", "future"):  Allowed(Y,    N,    N,    N,    N,    N,    N,    Y,    N),
@@ -104,6 +116,12 @@ TABLE: dict[tuple[str, str, str], Allowed] = {
     ("admin",       "C", "current"): Allowed(N,    N,    N,    N,    N,    N,    N,    N,    N),
 }
 # fmt: on
+
+# What B's consent releases in each state where it is in force (A, the lead, reads all).
+RELEASED = {
+    "current": frozenset(categories.RELEASED_BY_DEFAULT),  # recorded without categories
+    "current-health": frozenset({"gesundheit"}),
+}
 
 # Known disagreements between TABLE (the design) and the code: {key: reason}. Empty: none.
 DISAGREEMENTS: dict[tuple[str, str, str], str] = {}
@@ -135,13 +153,21 @@ def test_table_is_complete():
 
 # ---------------------------------------------------------------- the scenario
 
-# Three documents by organisation A; each has a unique title and a unique word in its text.
+# Four documents by organisation A; each has a unique title and a unique word in its text,
+# and touches the data categories of ``DOC_CATEGORIES``.
 DOCS = {
     "case-note": ("Fallnotiz Amselweg", "Mandelbaum"),  # visibility "case", 2 versions
     "internal-note": ("Interna Birkenhain", "Wasserturm"),  # visibility "internal", 2 versions
+    "health-note": ("Befund Eichenhain", "Zaunkoenig"),  # visibility "case", 2 versions
     "file": ("Anlage Cedernallee", "Leuchtfeuer"),  # an uploaded TXT, visibility "case"
 }
-NOTES = ("case-note", "internal-note")
+DOC_CATEGORIES = {
+    "case-note": frozenset(),
+    "internal-note": frozenset(),
+    "health-note": frozenset({"gesundheit"}),
+    "file": frozenset({"arbeit"}),
+}
+NOTES = ("case-note", "internal-note", "health-note")
 FAMILY_NAME = "Sarrafzadeh"
 PERSON = {
     "given_name": "Rania",
@@ -210,10 +236,12 @@ def build(app, db, make_org, make_user, make_case, make_note, save_ctx):
         author = users["A-caseworker"]
         case = make_case(author, **PERSON)
         doc_ids = {}
-        for label, visibility in (("case-note", "case"), ("internal-note", "internal")):
+        for label in NOTES:
             title, word = DOCS[label]
+            visibility = "internal" if label == "internal-note" else "case"
             note = make_note(author, case, title=title, text=f"Erster Stand: {word}.",
-                             visibility=visibility)  # fmt: skip
+                             visibility=visibility,
+                             categories=list(DOC_CATEGORIES[label]))  # fmt: skip
             documents.add_version(
                 db, author, note, base_version=1, content=Content(text=f"Zweiter Stand: {word}."),
                 ctx=save_ctx, comment="ergänzt",
@@ -223,7 +251,7 @@ def build(app, db, make_org, make_user, make_case, make_note, save_ctx):
         upload = Upload(io.BytesIO(f"Anlage zum Gespräch. {word}.\n".encode()), "anlage.txt")
         file_doc = documents.create_document(
             db, author, case, doc_type="file", title=title, content=Content(upload=upload),
-            ctx=save_ctx,
+            ctx=save_ctx, categories=list(DOC_CATEGORIES["file"]),
         )  # fmt: skip
         doc_ids["file"] = file_doc.id
         db.commit()
@@ -242,6 +270,7 @@ def _give_consent(s: Scenario, case, state: str, organisation_ids: list[int]) ->
     today = local_today()
     dates = {
         "current": (today - timedelta(days=7), today + timedelta(days=30)),
+        "current-health": (today - timedelta(days=7), today + timedelta(days=30)),
         "revoked": (today - timedelta(days=7), today + timedelta(days=30)),
         "expired": (today - timedelta(days=60), today - timedelta(days=1)),
         "future": (today + timedelta(days=1), today + timedelta(days=30)),
@@ -250,6 +279,7 @@ def _give_consent(s: Scenario, case, state: str, organisation_ids: list[int]) ->
     consent = consents.record(
         s.db, actor, case, organisation_ids=organisation_ids, valid_from=dates[0],
         valid_until=dates[1], purpose="Beratung im Netzwerk",
+        data_categories=sorted(RELEASED[state]) if state == "current-health" else [],
     )  # fmt: skip
     s.db.commit()
     if state == "revoked":
@@ -267,6 +297,7 @@ class Probe:
 
     s: Scenario
     allowed: Allowed
+    released: frozenset[str]  # the data categories of A's documents the user may read
     web: object
     token: str
     csrf: str = ""
@@ -277,7 +308,9 @@ class Probe:
         return {label for label in DOCS if self.may_read(label)}
 
     def may_read(self, label: str) -> bool:
-        return self.allowed.internal_doc if label == "internal-note" else self.allowed.case_doc
+        if label == "internal-note":
+            return self.allowed.internal_doc
+        return self.allowed.case_doc and DOC_CATEGORIES[label] <= self.released
 
     def may_write(self, label: str) -> bool:
         return self.allowed.edit and self.may_read(label)
@@ -638,7 +671,9 @@ def probe_for(s: Scenario, who: str, consent: str, make_token) -> Probe:
     user = s.users[who]
     browser = s.app.test_client()
     assert Auth(browser).login(user.email).status_code == 302
-    return Probe(s, row(who, consent), browser, make_token(user))
+    everything = frozenset(categories.DATA_CATEGORIES)
+    released = everything if who.startswith("A") else RELEASED.get(consent, frozenset())
+    return Probe(s, row(who, consent), released, browser, make_token(user))
 
 
 # ---------------------------------------------------------------- the matrix

@@ -21,7 +21,12 @@ def story(api, worker, partner):
     person = {"given_name": "Rania", "family_name": "Haddad", "birth_date": "1991-02-03"}
     case = lead.post("/api/v1/cases", json={"person": person}).get_json()
     documents = f"/api/v1/cases/{case['id']}/documents"
-    note_body = {"type": "note", "title": "Gesundheit", "text": f"{NOTE_TEXT} {SEARCH_WORD}"}
+    note_body = {
+        "type": "note",
+        "title": "Gesundheit",
+        "text": f"{NOTE_TEXT} {SEARCH_WORD}",
+        "data_categories": [],
+    }  # general case information: every partner reads it
     note = lead.post(documents, json=note_body).get_json()
     upload = lead.post(
         documents,

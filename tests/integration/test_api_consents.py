@@ -93,6 +93,7 @@ def test_recording_a_consent_opens_the_case_to_the_partner(api, db, spec, worker
         "organisations": [{"id": partner.organisation_id, "name": "Caritasverband Gütersloh"}],
         "purpose": "Beratung Arbeit und Wohnen",
         "data_categories": ["arbeit", "wohnen"],  # canonical order
+        "released_categories": ["arbeit", "wohnen"],
         "valid_from": local_today().isoformat(),  # today when not given
         "valid_until": "2099-12-31",
         "note": "Unterschrieben in der Sprechstunde.",

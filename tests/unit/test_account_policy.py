@@ -126,17 +126,27 @@ def test_consents_in_force_from_their_recording_share_a_token_per_last_day(
 def test_no_document_is_ever_readable_by_nobody(
     db, monkeypatch, make_user, make_org, make_case, make_note
 ):
-    """Every sequence of consents recorded, revoked, expiring and hand-overs among three
-    organisations: after each step every document, internal ones too, can be read by some
-    organisation, and the SQL filter of each organisation agrees with ``can``."""
+    """Every sequence of consents (releasing some data categories) recorded, revoked,
+    expiring and hand-overs among three organisations, and of documents touching some
+    categories: after each step every document, internal ones too, can be read by some
+    organisation, the SQL filter of each organisation agrees with ``can``, and so do the
+    search tokens (but for internal documents in the lead's custody, which search leaves
+    to the folder)."""
     orgs = [make_org(name=f"Träger {n}") for n in range(3)]
     workers = [make_user(org=org) for org in orgs]
     rng = random.Random(20261205)
     today = local_today()
+
+    def some_categories(most: int) -> list[str]:
+        return rng.sample(["wohnen", "familie", "gesundheit", "arbeit"], rng.randint(0, most))
+
     for round_ in range(12):
         monkeypatch.setattr(access, "local_today", lambda day=today: day)
         case = make_case(workers[0])
-        notes = [make_note(workers[0], case, title="Fall", text="Geteilt.")]
+        notes = [
+            make_note(workers[0], case, title="Fall", text="Geteilt.", categories=[]),
+            make_note(workers[0], case, title="Arzt", text="Befund.", categories=["gesundheit"]),
+        ]
         for _step in range(8):
             lead = case.lead_organisation_id
             lead_worker = next(w for w in workers if w.organisation_id == lead)
@@ -145,7 +155,8 @@ def test_no_document_is_ever_readable_by_nobody(
             if move == "record":
                 until = rng.choice([None, today + timedelta(days=rng.randint(0, 2))])
                 released = rng.sample(others, rng.randint(1, 2))
-                consents.record(db, lead_worker, case, organisation_ids=released, valid_until=until)
+                consents.record(db, lead_worker, case, organisation_ids=released,
+                                valid_until=until, data_categories=some_categories(3))  # fmt: skip
             elif move == "revoke" and (open_ := [c for c in case.consents if c.revoked_at is None]):
                 consents.revoke(db, lead_worker, case, rng.choice(open_).id)
             elif move == "handover" and (
@@ -154,7 +165,9 @@ def test_no_document_is_ever_readable_by_nobody(
                 consents.hand_over(db, lead_worker, case, organisation_id=rng.choice(ready))
             elif move == "write":
                 writer = rng.choice([w for w in workers if access.can(w, access.READ_CASE, case)])
-                notes.append(make_note(writer, case, title="Intern", visibility="internal"))
+                visibility = rng.choice(["case", "internal"])
+                notes.append(make_note(writer, case, title="Notiz", visibility=visibility,
+                                       categories=some_categories(2)))  # fmt: skip
             elif move == "day":  # consents end without any event
                 today += timedelta(days=1)
                 monkeypatch.setattr(access, "local_today", lambda day=today: day)
@@ -174,4 +187,15 @@ def test_no_document_is_ever_readable_by_nobody(
                     assert (listed is not None) == (worker.organisation_id in readers), (
                         round_,
                         move,
+                    )
+                    found = set(access.document_search_tokens(case, note)) & set(
+                        access.user_search_tokens(db, worker)
+                    )
+                    custody = note.visibility == "internal" and (
+                        worker.organisation_id != note.author_organisation_id
+                    )
+                    assert bool(found) == (worker.organisation_id in readers and not custody), (
+                        round_,
+                        move,
+                        note.id,
                     )

@@ -10,8 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import update
 
 from portal.migrate import alembic_config, is_current, upgrade
-from portal.models import Base, DocumentVersion
-from portal.services import consents, documents
+from portal.models import Base, DocumentVersion, categories
+from portal.services import cases, consents, documents
 
 
 def test_migrated_schema_matches_the_models(app):
@@ -71,3 +71,40 @@ def test_consents_get_the_day_they_were_recorded(app, db, make_user, make_case):
     assert consent.recorded_on == date(2026, 3, 2)
     # SQLite rebuilds the table: the organisations released (ON DELETE CASCADE) stay.
     assert [o.id for o in consent.organisations] == [partner.organisation_id]
+
+
+def test_existing_documents_and_consents_get_data_categories(app, db, make_user, make_case):
+    """Migration 0009: an assessment the categories of its filled-in sections, other
+    documents their case's focus areas that are data categories; a consent recorded
+    without categories releases all but health."""
+    worker, partner = make_user(), make_user()
+    case = cases.create_case(
+        db, worker, person={"given_name": "Lina", "family_name": "Aziz"},
+        focus_areas=["wohnen", "gesundheit", "ehrenamt"],
+    )  # fmt: skip
+    note = documents.create_document(
+        db, worker, case, doc_type="note", title="Vermerk", categories=[],
+        content=documents.Content(text="Text."), ctx=None,
+    )  # fmt: skip
+    assessment = documents.create_document(
+        db, worker, case, doc_type="assessment", title="Bestandsaufnahme",
+        content=documents.Content(fields={"family": "Zwei Kinder"}), ctx=None,
+    )  # fmt: skip
+    documents.add_version(
+        db, worker, assessment, base_version=1, ctx=None,
+        content=documents.Content(fields={"housing": "WG"}),
+    )  # fmt: skip
+    unnamed = consents.record(db, worker, case, organisation_ids=[partner.organisation_id])
+    named = consents.record(
+        db, worker, case, organisation_ids=[partner.organisation_id], data_categories=["familie"]
+    )
+    db.commit()
+    database = app.extensions["portal.db"]
+    command.downgrade(alembic_config(database), "0008")
+    upgrade(database)
+    db.expire_all()
+    assert note.data_categories == ["wohnen", "gesundheit"]
+    assert note.category_bits == categories.to_bits(["wohnen", "gesundheit"])
+    assert assessment.data_categories == ["wohnen", "familie"]  # version 1 held the family
+    assert unnamed.released == list(categories.RELEASED_BY_DEFAULT)
+    assert named.released == ["familie"]

@@ -116,6 +116,7 @@ def consent_json(consent: Consent) -> dict:
         "organisations": [org_ref(org) for org in consent.organisations],
         "purpose": consent.purpose,
         "data_categories": list(consent.data_categories or []),
+        "released_categories": consent.released,
         "valid_from": consent.valid_from,
         "valid_until": consent.valid_until,
         "note": consent.note,

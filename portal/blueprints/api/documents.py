@@ -81,7 +81,8 @@ def create_document(case: Case):
     document = documents.create_document(
         db_session(), api_user(), case, doc_type=getattr(body, "type", "file"),
         title=body.title or "", content=_content(body), ctx=save_context(),
-        visibility=body.visibility, ip=client_ip(),
+        visibility=body.visibility, categories=getattr(body, "data_categories", None),
+        ip=client_ip(),
     )  # fmt: skip
     location = url_for("api.get_document", document_id=document.id)
     return document_json(document), 201, {"Location": location}
@@ -117,7 +118,8 @@ def add_version(document: Document):
     version = documents.add_version(
         db_session(), api_user(), document, base_version=body.base_version,
         content=_content(body), ctx=save_context(), title=body.title,
-        comment=body.comment or "", ip=client_ip(),
+        categories=getattr(body, "data_categories", None), comment=body.comment or "",
+        ip=client_ip(),
     )  # fmt: skip
     return _created_version(document, version)
 
@@ -262,6 +264,7 @@ def document_summary_json(document: Document) -> dict:
         "title": document.title,
         "visibility": document.visibility,
         "current_version": document.current_version,
+        "data_categories": documents.categories_shown(api_user(), document),
         "author_organisation": org_ref(document.author_organisation),
         "created_at": document.created_at,
         "updated_at": document.updated_at,

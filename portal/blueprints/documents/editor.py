@@ -16,7 +16,7 @@ from portal.http import client_ip, error_response, save_context
 from portal.labels import DOCUMENT_TYPE_LABELS
 from portal.models import Case, Document, DocumentVersion
 from portal.pipeline import refused, shown_at, with_case, with_document
-from portal.services import access, accounts, diff, documents, related
+from portal.services import access, accounts, data_categories, diff, documents, related
 from portal.services.documents import VersionConflict
 from portal.services.errors import InvalidInput, NotFound, PortalError, ValidationFailed
 from portal.services.filetypes import HostileFile, UnsupportedFile
@@ -38,8 +38,9 @@ def new(case: Case):
     organisations = organisations_for(doc_type)
     if request.method == "GET":
         title = "" if doc_type == "file" else str(DOCUMENT_TYPE_LABELS[doc_type])
+        proposed = data_categories.propose(doc_type, title, case.focus_areas)
         form = editor_form(doc_type, editing=False, organisations=organisations,
-                           data={"title": title})  # fmt: skip
+                           data={"title": title, "data_categories": proposed})  # fmt: skip
     else:
         form = editor_form(doc_type, editing=False, organisations=organisations)
 
@@ -48,7 +49,7 @@ def new(case: Case):
         return documents.create_document(
             session, current_user, case, doc_type=doc_type, title=form.title.data or "",
             content=content, ctx=save_context(), visibility=visibility,
-            comment=form.comment.data or "", ip=client_ip(),
+            categories=_chosen(form), comment=form.comment.data or "", ip=client_ip(),
         )  # fmt: skip
 
     return _editor(form, doc_type, case=case, document=None, save=save)
@@ -62,7 +63,7 @@ def edit(document: Document):
     organisations = organisations_for(document.type)
     if request.method == "GET":
         current = documents.get_version(session, document, document.current_version)
-        data = forms.form_data(document.type, current, document.current_version)
+        data = forms.form_data(document, current, document.current_version)
         form = editor_form(document.type, editing=True, organisations=organisations, data=data)
     else:
         form = editor_form(document.type, editing=True, organisations=organisations)
@@ -71,7 +72,7 @@ def edit(document: Document):
         documents.add_version(
             session, current_user, document, base_version=form.base_version.data,
             content=content, ctx=save_context(), title=form.title.data or None,
-            comment=form.comment.data or "", ip=client_ip(),
+            categories=_chosen(form), comment=form.comment.data or "", ip=client_ip(),
         )  # fmt: skip
         return document
 
@@ -189,11 +190,13 @@ def _request_too_large(_exc):
     try:
         if request.endpoint == "documents.new" and request.args.get("type") == "file":
             case = with_case.load(request.view_args["case_id"], access.EDIT_CASE)
-            document, data = None, {}
+            document = None
+            data = {"data_categories": data_categories.propose("file", "", case.focus_areas)}
         elif request.endpoint == "documents.edit":
             document = with_document.load(request.view_args["document_id"], access.EDIT_DOCUMENT)
             case = document.case
-            data = {"title": document.title, "base_version": document.current_version}
+            data = {"title": document.title, "base_version": document.current_version,
+                    "data_categories": document.data_categories}  # fmt: skip
         else:
             return error_response(413, "too_large", message)
     except PortalError as exc:  # an error handler cannot hand errors on: answer them here
@@ -211,6 +214,11 @@ def _request_too_large(_exc):
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _chosen(form) -> list[str] | None:
+    """The data categories ticked in the editor (None for an assessment: its sections)."""
+    return form.data_categories.data or [] if "data_categories" in form else None
 
 
 def organisations_for(doc_type: str) -> list:

@@ -42,9 +42,11 @@ def _show(document: Document, shown: DocumentVersion):
         restore_form=RestoreForm(),
         org_names=organisation_names(document),
         inline_types=INLINE_TYPES,
-        similar=search.similar(
-            session, current_app.extensions["portal.search"], current_user, shown
-        ),
+        categories=documents.categories_shown(current_user, document),
+        # An assessment read in part: documents like its hidden sections would hint at them.
+        similar=[]
+        if isinstance(shown, documents.PartialAssessment)
+        else search.similar(session, current_app.extensions["portal.search"], current_user, shown),
         signature=signature_of(document, shown),
     )
 

@@ -24,7 +24,7 @@ from portal.models import (
     User,
     utcnow,
 )
-from portal.services import access, audit, document_fields, goals, outbox
+from portal.services import access, audit, data_categories, document_fields, goals, outbox
 from portal.services.documents.files import (
     EXTRACT_JOB,
     SaveContext,
@@ -34,6 +34,9 @@ from portal.services.documents.files import (
     store_file,
 )
 from portal.services.documents.reading import (
+    PartialAssessment,
+    as_read,
+    categories_shown,
     content_hash,
     get_document,
     get_version,
@@ -50,11 +53,13 @@ from portal.services.search import INDEX_DOCUMENT_JOB
 MAX_NOTE_CHARS = 200_000
 MAX_TITLE = 300
 __all__ = [
-    "EXTRACT_JOB", "MAX_NOTE_CHARS", "MAX_TITLE", "Content", "SaveContext", "Upload",
-    "VersionConflict", "add_version", "append_version", "content_hash", "create_document",
-    "extract_version_text", "get_document", "get_version", "list_documents", "list_versions",
-    "read_diff", "read_document", "read_file", "read_version", "restore", "sanitise_filename",
-    "store_file",
+    "EXTRACT_JOB", "MAX_NOTE_CHARS", "MAX_TITLE", "Content", "PartialAssessment", "SaveContext",
+    "Upload",
+    "VersionConflict", "add_version", "append_version", "as_read", "categories_shown",
+    "content_hash",
+    "create_document", "extract_version_text", "get_document", "get_version", "list_documents",
+    "list_versions", "read_diff", "read_document", "read_file", "read_version", "restore",
+    "sanitise_filename", "store_file",
 ]  # fmt: skip
 
 
@@ -94,10 +99,13 @@ def create_document(
     content: Content,
     ctx: SaveContext,
     visibility: str = "case",
+    categories: object = None,
     comment: str = "",
     ip: str = "",
 ) -> Document:
-    """Add a document with version 1 to the case folder."""
+    """Add a document with version 1 to the case folder. ``categories``: the data
+    categories it touches (None: those proposed from its type, title and the case's focus
+    areas; an assessment's follow from its sections)."""
     access.require_visible(actor, access.READ_CASE, case)
     access.require(actor, access.EDIT_CASE, case)
     errors = {}
@@ -108,11 +116,14 @@ def create_document(
     if errors:
         raise ValidationFailed(_l("Please check the input."), fields=errors)
     version = _new_version(session, actor, doc_type, title, content, ctx, comment)
+    if categories is None and doc_type != "assessment":
+        categories = data_categories.propose(doc_type, version.title, case.focus_areas)
     document = Document(
         case_id=case.id,
         type=doc_type,
         title=version.title,
         visibility=visibility,
+        data_categories=data_categories.chosen(doc_type, categories, version.fields),
         author_organisation_id=actor.organisation_id,
         created_by_id=actor.id,
         current_version=1,
@@ -123,7 +134,7 @@ def create_document(
     version.number = 1
     session.add(version)
     session.flush()
-    _after_save(session, actor, case, document, version, "create", ip)
+    _after_save(session, actor, case, document, version, "create", ip, recategorised=True)
     return document
 
 
@@ -136,10 +147,12 @@ def add_version(
     content: Content,
     ctx: SaveContext,
     title: str | None = None,
+    categories: object = None,
     comment: str = "",
     ip: str = "",
 ) -> DocumentVersion:
-    """Save a new version on top of ``base_version``; VersionConflict if that is stale."""
+    """Save a new version on top of ``base_version``; VersionConflict if that is stale.
+    ``categories``: the document's data categories from now on (None: unchanged)."""
     current = require_editable(session, actor, document)
     version = _new_version(
         session, actor, document.type, title or document.title, content, ctx, comment
@@ -147,7 +160,12 @@ def add_version(
     if document.type == "agreement":
         goals.require_change_rights(actor, document, current, version.title, version.fields)
         version.fields = goals.carry_signature(current, version.title, version.fields)
-    return append_version(session, actor, document, version, base_version, "update", ip)
+    if categories is None and document.type != "assessment":
+        categories = document.data_categories
+    names = data_categories.chosen(document.type, categories, version.fields)
+    if names != document.data_categories:  # the editor's choice, not a goal status's
+        access.require(actor, access.EDIT_DOCUMENT, document)
+    return append_version(session, actor, document, version, base_version, "update", ip, names)
 
 
 def require_editable(session: Session, actor: User, document: Document) -> DocumentVersion | None:
@@ -191,7 +209,9 @@ def restore(
         extraction_note=old.extraction_note,
         restored_from=number,
     )
-    return append_version(session, actor, document, version, base_version, "restore", ip)
+    keep = None if document.type == "assessment" else document.data_categories
+    names = data_categories.chosen(document.type, keep, version.fields)
+    return append_version(session, actor, document, version, base_version, "restore", ip, names)
 
 
 def _new_version(
@@ -252,8 +272,10 @@ def append_version(
     base_version: int,
     action: str,
     ip: str,
+    categories: list[str],
 ) -> DocumentVersion:
-    """Give ``version`` the number after ``base_version``, if nobody else has taken it."""
+    """Give ``version`` the number after ``base_version``, if nobody else has taken it, and
+    the document its data ``categories`` (``data_categories.chosen``) from then on."""
     if not isinstance(base_version, int) or isinstance(base_version, bool):
         raise ValidationFailed(_l("Please check the input."), fields={"base_version": "required"})
     now = utcnow()
@@ -267,6 +289,7 @@ def append_version(
         session.refresh(document)
         raise VersionConflict(document.current_version)
     session.refresh(document)
+    recategorised = data_categories.assign(document, categories)
     version.document_id = document.id
     version.number = base_version + 1
     session.add(version)
@@ -274,7 +297,7 @@ def append_version(
         session.flush()
     except IntegrityError as exc:  # the unique (document, number) is the last line of defence
         raise VersionConflict(base_version + 1) from exc
-    _after_save(session, actor, document.case, document, version, action, ip)
+    _after_save(session, actor, document.case, document, version, action, ip, recategorised)
     return version
 
 
@@ -286,6 +309,7 @@ def _after_save(
     version: DocumentVersion,
     action: str,
     ip: str,
+    recategorised: bool = False,
 ) -> None:
     case.updated_at = utcnow()
     if version.extraction == "pending":
@@ -299,5 +323,9 @@ def _after_save(
         object_id=document.id,
         case_id=case.id,
         ip=ip,
-        detail={"version": version.number, "restored_from": version.restored_from},
+        detail={
+            "version": version.number,
+            "restored_from": version.restored_from,
+            **({"data_categories": document.data_categories} if recategorised else {}),
+        },
     )

@@ -14,7 +14,7 @@ from portal.models import (
     DocumentVersion,
     User,
 )
-from portal.services import access, audit
+from portal.services import access, audit, document_fields
 from portal.services.errors import NotFound
 
 
@@ -41,7 +41,7 @@ def read_version(
     document = get_document(session, who.user, document_id)
     version = get_version(session, document, _or(number, document.current_version))
     _record_read(session, who, "view", document, version=version.number)
-    return document, version
+    return document, as_read(who.user, document, version)
 
 
 def read_file(
@@ -70,7 +70,7 @@ def read_diff(
     new = get_version(session, document, _or(new_number, document.current_version))
     old = get_version(session, document, _or(old_number, max(new.number - 1, 1)))
     _record_read(session, who, "view", document, diff=[old.number, new.number])
-    return document, old, new
+    return document, as_read(who.user, document, old), as_read(who.user, document, new)
 
 
 def _or(number: int | None, default: int) -> int:
@@ -97,7 +97,42 @@ def list_documents(
         .where(Document.case_id == case.id, access.document_filter(user))
         .order_by(Document.type, Document.updated_at.desc(), Document.id)
     )
-    return [(document, version) for document, version in rows]
+    return [(document, as_read(user, document, version)) for document, version in rows]
+
+
+class PartialAssessment:
+    """An assessment version as a reader without every release sees it: the sections of
+    the categories released to their organisation, the others (``withheld``, whatever they
+    hold) empty. Read-only; every other attribute is the version's."""
+
+    def __init__(self, version: DocumentVersion, released: set[str]) -> None:
+        self._version = version
+        self.withheld = [
+            name
+            for name, category in document_fields.ASSESSMENT_SECTIONS.items()
+            if category is not None and category not in released
+        ]
+        self.fields = document_fields.only_sections(version.fields, released)
+        self.extracted_text = document_fields.as_text(self.fields)
+
+    def __getattr__(self, name: str):
+        return getattr(self._version, name)
+
+
+def as_read(user: User, document: Document, version: DocumentVersion):
+    """``version`` as ``user`` (who may read ``document``) reads it: an assessment only in
+    the sections released to them (``access.sections_shown``)."""
+    if document.type != "assessment":
+        return version
+    released = access.sections_shown(user, document)
+    return version if released is None else PartialAssessment(version, released)
+
+
+def categories_shown(user: User, document: Document) -> list[str]:
+    """The document's data categories as ``user`` may learn them: of an assessment read in
+    part, only the released ones (the others would tell what its hidden sections hold)."""
+    released = access.sections_shown(user, document) if document.type == "assessment" else None
+    return [c for c in document.data_categories if released is None or c in released]
 
 
 def list_versions(session: Session, document: Document) -> list[DocumentVersion]:

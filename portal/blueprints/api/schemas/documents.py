@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field, TypeAdapter, WithJsonSchema
 from pydantic_core import PydanticCustomError
 from pydantic_core import core_schema as cs
-from werkzeug.datastructures import FileStorage
+from werkzeug.datastructures import FileStorage, MultiDict
 
 from portal.blueprints.api.schemas import (
     SHA256,
@@ -24,7 +24,7 @@ from portal.blueprints.api.schemas import (
     Query,
     UserRef,
 )
-from portal.models import DOCUMENT_TYPES, VISIBILITIES
+from portal.models import DATA_CATEGORIES, DOCUMENT_TYPES, VISIBILITIES
 from portal.models.document import EXTRACTION_STATES
 from portal.services.document_fields import AgreementFields, AssessmentFields
 from portal.services.documents import MAX_NOTE_CHARS, MAX_TITLE
@@ -62,11 +62,15 @@ NoteText = text(MAX_NOTE_CHARS, required=True)
 Visibility = choice(VISIBILITIES)
 
 
-def form_data(form: Mapping[str, str], files: Mapping[str, FileStorage]) -> dict:
+def form_data(form: MultiDict[str, str], files: Mapping[str, FileStorage]) -> dict:
     """A multipart body as the models read it: its fields and files by name, and the version
     numbers (text in a form) as numbers; an empty one counts as absent, other text stays
-    (and is refused as no number)."""
+    (and is refused as no number). ``data_categories`` may come as repeated fields or
+    separated by commas ("" is none)."""
     data: dict[str, Any] = {**dict(form.items()), **dict(files.items())}
+    if "data_categories" in form:
+        values = form.getlist("data_categories")
+        data["data_categories"] = [n.strip() for v in values for n in v.split(",") if n.strip()]
     for name in FORM_NUMBERS:
         value = data.get(name)
         if value == "":
@@ -76,27 +80,46 @@ def form_data(form: Mapping[str, str], files: Mapping[str, FileStorage]) -> dict
     return data
 
 
+Categories = list[Literal[DATA_CATEGORIES]]
+NEW_CATEGORIES = (
+    "The data categories the document touches: a partner organisation reads it only under a "
+    "consent releasing each of them; `[]`: general case information. Absent or null: those "
+    "proposed from the title and the case's focus areas (the answer says which). In "
+    "multipart: repeated fields or separated by commas."
+)
+CHANGED_CATEGORIES = (
+    "The document's data categories from this version on (see creating a document); absent "
+    "or null: unchanged. Only the document's editors may change them."
+)
+
+
 class _NewDocument(Shape):
     title: Title
     visibility: Visibility = "case"
 
 
-class NoteCreate(_NewDocument):
+class _Categorised(Shape):
+    data_categories: Categories | None = Field(None, description=NEW_CATEGORIES)
+
+
+class NoteCreate(_NewDocument, _Categorised):
     type: Literal["note"]
     text: NoteText
 
 
 class AssessmentCreate(_NewDocument):
+    """An assessment's data categories are those of its filled-in sections."""
+
     type: Literal["assessment"]
     fields: AssessmentFields
 
 
-class AgreementCreate(_NewDocument):
+class AgreementCreate(_NewDocument, _Categorised):
     type: Literal["agreement"]
     fields: AgreementFields
 
 
-class FileUpload(Shape):
+class FileUpload(_Categorised):
     file: UploadedFile
     title: text(MAX_TITLE) | None = Field(None, description="The file's name when absent")
     visibility: Visibility = "case"
@@ -111,7 +134,11 @@ class _NewVersion(Shape):
     comment: text(500) | None = None
 
 
-class NoteVersion(_NewVersion):
+class _Recategorised(Shape):
+    data_categories: Categories | None = Field(None, description=CHANGED_CATEGORIES)
+
+
+class NoteVersion(_NewVersion, _Recategorised):
     type: Literal["note"] | None = None
     text: NoteText
 
@@ -121,12 +148,12 @@ class AssessmentVersion(_NewVersion):
     fields: AssessmentFields
 
 
-class AgreementVersion(_NewVersion):
+class AgreementVersion(_NewVersion, _Recategorised):
     type: Literal["agreement"] | None = None
     fields: AgreementFields
 
 
-class FileVersionUpload(_NewVersion):
+class FileVersionUpload(_NewVersion, _Recategorised):
     file: UploadedFile
 
 
@@ -185,6 +212,10 @@ class DocumentSummary(Answer):
     title: str
     visibility: Literal[VISIBILITIES]
     current_version: int
+    data_categories: Categories = Field(
+        description="What it touches (of an assessment you read in part: of the sections "
+        "released to you)"
+    )
     author_organisation: OrganisationRef
     created_at: Moment
     updated_at: Moment

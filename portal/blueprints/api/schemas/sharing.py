@@ -76,7 +76,13 @@ class ConsentCreate(Shape):
     data_categories: _as_sent(
         {"type": ["array", "null"], "items": {"type": "string", "enum": list(DATA_CATEGORIES)}},
         _null_as(list),
-    ) = Field(default_factory=list)
+    ) = Field(
+        default_factory=list,
+        description="What the organisations may read: a partner reads another organisation's "
+        "document only when one consent in force releases every category of the document "
+        "(an assessment: the sections of the released categories). Empty, null or absent: "
+        "every category except `gesundheit`, which is released only by name (Art. 9 GDPR).",
+    )
     note: _as_sent(NULLABLE_TEXT, _null_as(str)) = ""
 
 
@@ -88,7 +94,11 @@ class Consent(Answer):
     case_id: int
     organisations: list[OrganisationRef]
     purpose: str
-    data_categories: list[Literal[DATA_CATEGORIES]]
+    data_categories: list[Literal[DATA_CATEGORIES]] = Field(description="As recorded")
+    released_categories: list[Literal[DATA_CATEGORIES]] = Field(
+        description="What it releases: `data_categories`, or every one but `gesundheit` when "
+        "none were recorded"
+    )
     valid_from: date = Field(description="YYYY-MM-DD")
     valid_until: date | None = Field(description="YYYY-MM-DD")
     note: str
