@@ -50,6 +50,8 @@ class Settings:
             if (value := _env(f"RETENTION_YEARS_{doc_type.upper()}", ""))
         }
     )
+    # Client addresses in the audit trail are removed after this many days (portal purge).
+    audit_address_days: int = field(default_factory=lambda: int(_env("AUDIT_ADDRESS_DAYS", "90")))
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     login_max_failures: int = 10

@@ -186,6 +186,54 @@ AUDIT_ACTION_LABELS = {
 }
 
 
+# An access as the person reads it in their Art. 15 summary: who did what to what, when.
+ACCESS_SENTENCES = {
+    "view": _l("%(organisation)s read %(object)s on %(date)s."),
+    "download": _l("%(organisation)s downloaded %(object)s on %(date)s."),
+    "print": _l("%(organisation)s printed %(object)s on %(date)s."),
+    "export": _l("%(organisation)s exported %(object)s on %(date)s."),
+    "create": _l("%(organisation)s created %(object)s on %(date)s."),
+    "update": _l("%(organisation)s changed %(object)s on %(date)s."),
+    "share": _l("%(organisation)s recorded your consent on %(date)s."),
+    "revoke": _l("%(organisation)s recorded the revocation of a consent on %(date)s."),
+    "handover": _l("%(organisation)s handed the lead of the case over on %(date)s."),
+    "delete": _l("%(organisation)s deleted %(object)s on %(date)s."),
+}
+OTHER_ACCESS = _l("%(organisation)s: %(action)s, %(object)s, on %(date)s.")
+ACCESSED_DOCUMENTS = {
+    "note": _l("the consultation note “%(title)s”"),
+    "assessment": _l("the assessment “%(title)s”"),
+    "agreement": _l("the integration agreement “%(title)s”"),
+    "file": _l("the file “%(title)s”"),
+}
+ACCESSED_OBJECTS = {
+    "case": _l("your case file"),
+    "document": _l("a document"),  # one the summary does not hold (deleted, another's)
+    "consent": _l("a consent"),
+    "followup": _l("a follow-up"),
+}
+
+
+def access_sentence(access, long_date) -> str:
+    """One line of an Art. 15 access log (``export.Access``) in words, with ``long_date``
+    formatting its day ("3. März 2026")."""
+    document = access.document
+    if document is not None:
+        thing = str(ACCESSED_DOCUMENTS[document.type]) % {"title": document.title}
+    else:
+        thing = str(ACCESSED_OBJECTS.get(access.object_type, access.object_type))
+    values = {
+        "organisation": access.organisation or _l("The portal"),
+        "object": thing,
+        "date": long_date(access.day),
+        "action": audit_action_label(access.action),
+    }
+    sentence = str(ACCESS_SENTENCES.get(access.action, OTHER_ACCESS)) % values
+    if access.times > 1:
+        sentence += " " + str(_l("(%(n)d times)", n=access.times))
+    return sentence
+
+
 def audit_action_label(action: str) -> str:
     """The translated name of an audit action."""
     return str(AUDIT_ACTION_LABELS.get(action, action))

@@ -27,7 +27,8 @@ from portal.http import client_ip, requester, save_context
 from portal.models import Case, Organisation
 from portal.models.base import local_today
 from portal.pipeline import after_commit, refused, shown_at, with_case
-from portal.services import access, audit, consents, export, retention
+from portal.presentation import render_printout
+from portal.services import access, audit, consents, export, printouts, retention
 from portal.services.documents import Upload
 from portal.services.errors import ValidationFailed
 from portal.services.filetypes import HostileFile, UnsupportedFile
@@ -123,7 +124,7 @@ def hand_over(case: Case):
 def case_audit(case: Case):
     """Who did what with this case (lead organisation and coordinators)."""
     statement = audit.case_events(db_session(), current_user, case)
-    return _events_page(
+    return events_page(
         "privacy/audit.html",
         statement,
         lambda db, events: audit.named_actors(db, current_user, case, events),
@@ -147,24 +148,50 @@ def case_audit_csv(case: Case):
 @bp.get("/account/activity")
 def own_activity():
     """Everything the user did, newest first."""
-    return _events_page("privacy/activity.html", audit.own_events(current_user), audit.actors)
+    return events_page("privacy/activity.html", audit.own_events(current_user), audit.actors)
+
+
+@bp.get("/admin/security")
+def security_log():
+    """The administrators' security log: logins, account changes and client addresses
+    (until pruned); reading it is audited."""
+    who = requester()
+    statement = audit.security_events(who)
+    audit.record_read(db_session(), who, "view", "security_log", None, None)
+    return events_page(
+        "admin/security.html",
+        statement,
+        audit.actors,
+        address_days=current_app.extensions["portal.settings"].audit_address_days,
+    )
 
 
 @bp.get("/cases/<int:case_id>/data-request")
 @with_case(access.EXPORT_PERSON_DATA)
 def data_request(case: Case):
     """Export (Art. 15) and erasure (Art. 17) for the person of this case."""
-    return render_template("privacy/data_request.html", case=case, erase_form=EraseForm())
+    return render_template(
+        "privacy/data_request.html",
+        case=case,
+        erase_form=EraseForm(),
+        language=export.language_for(case.person),
+    )
 
 
 @bp.post("/cases/<int:case_id>/export")
 @with_case()
 def export_case(case: Case):
     """Everything about the person as one ZIP (Art. 15 GDPR)."""
-    data = export.collect(db_session(), requester(), case)
-    summary = render_template("privacy/export_summary.html", data=data, today=local_today())
+    session, store = db_session(), current_app.extensions["portal.blobs"]
+    language = request.form.get("language", "")
+    if language not in export.LANGUAGES:
+        language = export.language_for(case.person)
+    data = export.collect(session, requester(), case)
+    summary = printouts.print_disclosure(
+        session, current_user, data, language, store, render_printout
+    )
     out = tempfile.SpooledTemporaryFile(max_size=8 * 2**20)  # noqa: SIM115  (send_file closes it)
-    export.write_zip(data, current_app.extensions["portal.blobs"], summary, out)
+    export.write_zip(data, store, summary, out, language)
     out.seek(0)
     response = send_file(out, mimetype="application/zip", max_age=0)
     response.headers["Content-Disposition"] = content_disposition(
@@ -233,7 +260,7 @@ def _scan(form: ConsentForm) -> Upload | None:
     return Upload(stream=upload.stream, filename=upload.filename)
 
 
-def _events_page(template: str, statement, named, **context) -> str:
+def events_page(template: str, statement, named, **context) -> str:
     """A page of ``statement``'s events; ``named(session, events)`` gives the users shown by
     name."""
     try:

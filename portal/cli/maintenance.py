@@ -34,7 +34,8 @@ def init() -> None:
 @click.option("--dry-run", is_flag=True, help="Only report what is due.")
 @with_app()
 def purge(dry_run: bool) -> None:
-    """Delete what is past its retention date; print the deletion certificate."""
+    """Delete what is past its retention date; print the deletion certificate. Remove
+    client addresses older than PORTAL_AUDIT_ADDRESS_DAYS (90) from the audit trail."""
     from portal.services import retention
 
     settings = current_app.extensions["portal.settings"]
@@ -44,6 +45,7 @@ def purge(dry_run: bool) -> None:
         report = retention.purge_due(session, store, rule, dry_run=dry_run)
     if not dry_run:
         retention.delete_unreferenced_blob_files(store, report.blobs_deleted)
+        _prune_addresses(settings.audit_address_days)
     counts = ", ".join(f"{name}: {n}" for name, n in sorted(report.counts.items())) or "nichts"
     if dry_run:
         click.echo(f"Fällig / due (dry run, nothing deleted): {counts}")
@@ -53,6 +55,25 @@ def purge(dry_run: bool) -> None:
         click.echo(
             f"Gelöscht / deleted: {counts}; Löschprotokoll / certificate #{report.certificate_id}"
         )
+
+
+def _prune_addresses(days: int) -> None:
+    """Remove client addresses older than ``days`` from the audit trail (staff data kept
+    only as long as needed to trace misuse)."""
+    with database().session() as session:
+        try:
+            removed = audit.prune_addresses(session, days)
+        except audit.ChainBroken as exc:
+            click.echo(
+                f"Adressen NICHT entfernt: Audit-Kette gebrochen ({exc}); portal audit-verify."
+                f" / Addresses NOT removed: audit chain broken.",
+                err=True,
+            )
+            sys.exit(1)
+    click.echo(
+        f"Adressen älter als {days} Tage entfernt / addresses older than {days} days"
+        f" removed: {removed}"
+    )
 
 
 @main.command("audit-verify")

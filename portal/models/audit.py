@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from portal.models.base import Base, UTCDateTime, utcnow
 
 GENESIS_HASH = "0" * 64
+HASH_VERSION = 2
 
 
 class AuditEvent(Base):
@@ -33,10 +34,17 @@ class AuditEvent(Base):
     object_type: Mapped[str] = mapped_column(String(32), default="")
     object_id: Mapped[int | None] = mapped_column(Integer)
     case_id: Mapped[int | None] = mapped_column(Integer)
+    # The client's address, for the admin's security view; removed after the configured
+    # days (``audit.prune_addresses``). The chain hashes ``ip_digest`` instead (a keyed
+    # digest of it), so that removing the address leaves every hash verifiable.
     ip: Mapped[str] = mapped_column(String(64), default="")
+    ip_digest: Mapped[str] = mapped_column(String(64), default="")
     detail: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # 1: the hash covers the address itself (events before migration 0010, until
+    # ``audit.reseal``); 2: it covers ``ip_digest``.
+    hash_version: Mapped[int] = mapped_column(Integer, default=HASH_VERSION)
 
 
 class AuditChainHead(Base):

@@ -59,9 +59,10 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["marked"] = marked
 
 
-def render_printout(template: str, context: dict) -> str:
-    """The HTML of a printout (``templates/pdf/``), in the portal's default language."""
-    with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE", "de")):
+def render_printout(template: str, context: dict, locale: str | None = None) -> str:
+    """The HTML of a printout (``templates/pdf/``), in ``locale`` (by default the portal's
+    default language)."""
+    with force_locale(locale or current_app.config.get("BABEL_DEFAULT_LOCALE", "de")):
         return render_template(template, **context)
 
 

@@ -48,6 +48,7 @@ EXPORT_PERSON_DATA = "export_person_data"
 READ_FOLLOWUP = "read_followup"
 EDIT_FOLLOWUP = "edit_followup"
 READ_NETWORK_STATISTICS = "read_network_statistics"
+READ_SECURITY_LOG = "read_security_log"  # logins and client addresses
 
 WRITER_ROLES = ("caseworker", "coordinator")
 CASE_ROLES = ("caseworker", "coordinator", "readonly")
@@ -433,4 +434,6 @@ _RULES = {
     READ_FOLLOWUP: _reads_followup,
     EDIT_FOLLOWUP: _edits_followup,
     READ_NETWORK_STATISTICS: _is_coordinator,
+    # Client addresses are staff data: only administrators see them, to trace an attack.
+    READ_SECURITY_LOG: _is_admin,
 }

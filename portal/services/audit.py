@@ -6,13 +6,14 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 
-from sqlalchemy import Select, func, inspect, select, update
+from sqlalchemy import Select, func, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
 from portal.db import insert_or_ignore
 from portal.models import AuditChainHead, AuditEvent, Organisation, User, utcnow
-from portal.models.audit import GENESIS_HASH
+from portal.models.audit import GENESIS_HASH, HASH_VERSION
 from portal.services import access
 from portal.services.csvfile import csv_document
 
@@ -68,6 +69,7 @@ def record(
     prev_hash = session.execute(
         select(AuditChainHead.last_hash).where(AuditChainHead.id == 1)
     ).scalar_one()
+    key = _key(session)
     event = AuditEvent(
         at=utcnow(),
         action=action,
@@ -77,10 +79,12 @@ def record(
         object_id=object_id,
         case_id=case_id,
         ip=ip[:64],
+        ip_digest=address_digest(key, ip[:64]),
         detail=json.dumps(detail or {}, sort_keys=True, ensure_ascii=False),
         prev_hash=prev_hash,
+        hash_version=HASH_VERSION,
     )
-    event.hash = event_hash(_key(session), event)
+    event.hash = event_hash(key, event)
     session.add(event)
     session.execute(
         update(AuditChainHead)
@@ -108,6 +112,17 @@ def case_events(session: Session, user: User, case) -> Select:
 def own_events(user: User) -> Select:
     """The SELECT of everything ``user`` did, newest first."""
     return select(AuditEvent).where(AuditEvent.user_id == user.id).order_by(AuditEvent.id.desc())
+
+
+def security_events(who: Requester) -> Select:
+    """The SELECT of the security log, newest first: account events and every event that
+    still has its client address. For administrators; reading it is audited."""
+    access.require(who.user, access.READ_SECURITY_LOG)
+    return (
+        select(AuditEvent)
+        .where(or_(AuditEvent.ip != "", AuditEvent.case_id.is_(None)))
+        .order_by(AuditEvent.id.desc())
+    )
 
 
 def named_actors(session: Session, reader: User, case, events: list[AuditEvent]) -> dict[int, User]:
@@ -172,12 +187,23 @@ def _create_head(session: Session) -> None:
     )
 
 
+def address_digest(key: bytes, ip: str) -> str:
+    """The keyed digest of a client address that the chain hashes ("" for none): it
+    stays when the address is removed, and without the key it does not give it away."""
+    if not ip:
+        return ""
+    return hmac.new(key, f"address:{ip}".encode(), hashlib.sha256).hexdigest()
+
+
 def event_hash(key: bytes, event: AuditEvent) -> str:
     """HMAC-SHA256 of an event's fields and its predecessor's hash.
 
     Keyed with the audit key (kept outside the database), so that someone who can
     edit the database cannot recompute a consistent chain after altering a row.
+    Version 2 covers the address by its digest, version 1 (older events, until
+    ``reseal``) the address itself.
     """
+    address = event.ip_digest if event.hash_version == HASH_VERSION else event.ip
     payload = json.dumps(
         [
             event.prev_hash,
@@ -188,7 +214,7 @@ def event_hash(key: bytes, event: AuditEvent) -> str:
             event.object_type,
             event.object_id,
             event.case_id,
-            event.ip,
+            address,
             event.detail,
         ],
         ensure_ascii=False,
@@ -227,6 +253,12 @@ def verify_chain(session: Session) -> ChainReport:
                 return ChainReport(False, checked, event.id, "link to previous event broken")
             if not hmac.compare_digest(event.hash, event_hash(key, event)):
                 return ChainReport(False, checked, event.id, "event content altered")
+            if (
+                event.ip
+                and event.hash_version == HASH_VERSION
+                and not hmac.compare_digest(event.ip_digest, address_digest(key, event.ip))
+            ):
+                return ChainReport(False, checked, event.id, "client address altered")
             expected_prev = event.hash
             checked += 1
             last_id = event.id
@@ -238,6 +270,69 @@ def verify_chain(session: Session) -> ChainReport:
     if head_hash != expected_prev or head_length != checked or total != checked:
         return ChainReport(False, checked, None, "newest events removed or chain head altered")
     return ChainReport(True, checked)
+
+
+class ChainBroken(RuntimeError):
+    """The chain does not verify: nothing that would re-seal it may run."""
+
+
+def reseal(session: Session) -> int:
+    """Bring events of hash version 1 to version 2 (their address hashed by digest), so
+    that their addresses can be removed; return how many. Only an intact chain is
+    re-sealed (ChainBroken otherwise): every later link is rehashed, and a ``reseal``
+    event records the head it had, so that a checkpoint written before can still be
+    matched against it."""
+    if not session.scalar(select(AuditEvent.id).where(AuditEvent.hash_version < HASH_VERSION)):
+        return 0
+    # A write to the head row locks it (PostgreSQL row lock, SQLite write lock): no
+    # event is appended while the chain is verified and rehashed.
+    session.execute(
+        update(AuditChainHead)
+        .where(AuditChainHead.id == 1)
+        .values(length=AuditChainHead.length)
+        .execution_options(synchronize_session=False)
+    )
+    report = verify_chain(session)
+    if not report.ok:
+        raise ChainBroken(report.reason)
+    key, previous, old_head = _key(session), GENESIS_HASH, session.get(AuditChainHead, 1)
+    old_hash, resealed, last_id = old_head.last_hash, 0, 0
+    while batch := session.scalars(
+        select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id)
+        .limit(VERIFY_BATCH)
+    ).all():  # fmt: skip
+        for event in batch:
+            if event.hash_version < HASH_VERSION:
+                event.ip_digest, event.hash_version = address_digest(key, event.ip), HASH_VERSION
+                resealed += 1
+            event.prev_hash = previous
+            event.hash = previous = event_hash(key, event)
+            last_id = event.id
+        session.flush()
+    session.execute(
+        update(AuditChainHead).where(AuditChainHead.id == 1).values(last_hash=previous)
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    record(session, "reseal", detail={"events": resealed, "previous_head": old_hash})
+    return resealed
+
+
+def prune_addresses(session: Session, days: int) -> int:
+    """Remove the client addresses of events older than ``days`` (re-sealing version 1
+    events first); the chain stays verifiable, and the pruning is an event of its own.
+    Return how many addresses were removed."""
+    reseal(session)
+    before = utcnow() - timedelta(days=days)
+    removed = session.execute(
+        update(AuditEvent)
+        .where(AuditEvent.at < before, AuditEvent.ip != "")
+        .values(ip="")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if removed:
+        detail = {"addresses": removed, "older_than_days": days}
+        record(session, "prune_addresses", detail=detail)
+    return removed
 
 
 def _key(session: Session) -> bytes:

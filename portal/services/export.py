@@ -1,8 +1,10 @@
 """Art. 15 GDPR: everything the network holds about a person's case, as one ZIP.
 
-The ZIP holds a readable summary (HTML, rendered by the caller from ``collect``),
-``fall.json`` with all data (follow-ups included), every version of every document
-(text or fields, and the original files) and the access log of the case.
+The ZIP holds a summary for the person to read (a PDF in German or English, rendered by
+``printouts.print_disclosure`` from ``collect``), ``fall.json`` with all data (follow-ups
+included), every version of every document (text or fields, and the original files) and
+the access log of the case. Accesses name organisations, not their staff: the person is
+told who received their data (Art. 15(1)(c)), not which colleague opened it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import re
 import zipfile
 from dataclasses import dataclass, field
+from datetime import date
 from typing import BinaryIO
 
 from sqlalchemy import select
@@ -23,8 +26,10 @@ from portal.models import (
     DocumentVersion,
     FollowUp,
     Organisation,
+    Person,
     User,
 )
+from portal.models.base import local_date
 from portal.services import access, audit, cases
 from portal.services.csvfile import csv_document
 from portal.services.storage import BlobStore
@@ -37,7 +42,6 @@ class ExportData:
     case: Case
     documents: list[tuple[Document, list[DocumentVersion]]]
     events: list[AuditEvent]
-    users: dict[int, User]
     organisations: dict[int, Organisation]
     phase_history: list
     followups: list[FollowUp] = field(default_factory=list)
@@ -79,7 +83,6 @@ def collect(session: Session, who: audit.Requester, case: Case) -> ExportData:
         case=case,
         documents=[(d, by_document[d.id]) for d in docs],
         events=events,
-        users=audit.actors(session, events),
         organisations=organisations,
         phase_history=cases.phase_history(session, case),
         followups=_followups(session, actor, case),
@@ -101,10 +104,56 @@ def _followups(session: Session, actor: User, case: Case) -> list[FollowUp]:
     )
 
 
-def write_zip(data: ExportData, store: BlobStore, summary_html: str, out: BinaryIO) -> None:
-    """Write the export ZIP to ``out`` (a file: large files are streamed, not held in memory)."""
+# The summary's name in the ZIP, by its language.
+SUMMARY_NAMES = {"de": "auskunft.pdf", "en": "information.pdf"}
+LANGUAGES = tuple(SUMMARY_NAMES)
+_ENGLISH = {"englisch", "english", "en"}
+_GERMAN = {"deutsch", "german", "de"}
+
+
+def language_for(person: Person) -> str:
+    """The summary's language as the person would read it: English for someone who speaks
+    English and not German, else German."""
+    spoken = {language.strip().casefold() for language in person.languages}
+    return "en" if spoken & _ENGLISH and not spoken & _GERMAN else "de"
+
+
+@dataclass(frozen=True)
+class Access:
+    """A line of the access log as the person reads it: on ``day`` ``organisation`` did
+    ``action`` to an object (``document``, where it is one the export holds), ``times``
+    times."""
+
+    day: date
+    organisation: str
+    action: str
+    object_type: str
+    document: Document | None
+    times: int
+
+
+def accesses(data: ExportData) -> list[Access]:
+    """The case's trail, oldest first, one line per day, organisation, action and object."""
+    documents = {document.id: document for document, _versions in data.documents}
+    lines: dict[tuple, int] = {}
+    for event in data.events:
+        org = data.organisations.get(event.organisation_id)
+        key = (local_date(event.at), org.name if org else "", event.action,
+               event.object_type, event.object_id)  # fmt: skip
+        lines[key] = lines.get(key, 0) + 1
+    return [
+        Access(day, org, action, kind, documents.get(object_id) if kind == "document" else None, n)
+        for (day, org, action, kind, object_id), n in lines.items()
+    ]
+
+
+def write_zip(
+    data: ExportData, store: BlobStore, summary: bytes, out: BinaryIO, language: str = "de"
+) -> None:
+    """Write the export ZIP to ``out`` (a file: large files are streamed, not held in memory);
+    ``summary``: the PDF for the person, in ``language``."""
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("zusammenfassung.html", summary_html)
+        archive.writestr(SUMMARY_NAMES[language], summary)
         archive.writestr("fall.json", json.dumps(_case_json(data), ensure_ascii=False, indent=2))
         for document, versions in data.documents:
             folder = f"dokumente/{document.id:05d}-{_slug(document.title)}"
@@ -199,13 +248,12 @@ def _case_json(data: ExportData) -> dict:
 def _events_csv(data: ExportData) -> str:
     rows = []
     for event in data.events:
-        user = data.users.get(event.user_id)
         org = data.organisations.get(event.organisation_id)
         rows.append((
-            event.at.isoformat(), event.action, user.name if user else "",
-            org.name if org else "", f"{event.object_type} {event.object_id or ''}".strip(),
+            event.at.isoformat(), event.action, org.name if org else "",
+            f"{event.object_type} {event.object_id or ''}".strip(),
         ))  # fmt: skip
-    return csv_document(["zeitpunkt", "aktion", "person", "organisation", "objekt"], rows)
+    return csv_document(["zeitpunkt", "aktion", "organisation", "objekt"], rows)
 
 
 def _slug(title: str) -> str:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import Blob, Case, Document, DocumentVersion, Organisation, User
 from portal.models.base import local_today
-from portal.services import access, audit, cases, documents, goals, pdf
+from portal.services import access, audit, cases, documents, export, goals, pdf
 from portal.services.errors import NotFound
 from portal.services.storage import BlobStore
 
@@ -101,6 +101,32 @@ def print_case_summary(
     data = pdf.render_pdf(render("pdf/case_summary.html", context), resources)
     audit.record_read(session, who, "print", "case", case.id, case.id, printout="case_summary")
     return PrintedPdf(data, "case_summary", case.reference)
+
+
+def print_disclosure(
+    session: Session,
+    user: User,
+    data: export.ExportData,
+    language: str,
+    store: BlobStore,
+    render: Callable[[str, dict, str], str],
+) -> bytes:
+    """The summary of an Art. 15 export for the person it is about, as PDF in ``language``
+    (``render`` takes it as the third argument): their data, the case, consents, documents
+    with their versions and current contents, follow-ups, and every access in plain
+    words. The export is audited by ``export.collect``."""
+    case = data.case
+    resources = _resources(session, store, case.lead_organisation)
+    context = {
+        **_common(case, user, resources),
+        "lang": language,
+        "data": data,
+        "current": {document.id: versions[-1] for document, versions in data.documents},
+        "accesses": export.accesses(data),
+        "phases": data.phase_history,
+        "long_date": lambda day: format_date(day, "long"),
+    }
+    return pdf.render_pdf(render("pdf/disclosure.html", context, language), resources)
 
 
 def _common(case: Case, user: User, resources: dict[str, pdf.Resource]) -> dict:

@@ -499,6 +499,21 @@ def test_purge_dry_run_then_purge(runner, db, make_user, make_case, make_note):
     assert "Nichts fällig" in runner("purge").output
 
 
+def test_purge_removes_old_client_addresses(runner, db, monkeypatch):
+    from portal.models import AuditEvent
+    from portal.services import audit
+
+    audit.record(db, "login", ip="198.51.100.23")
+    db.commit()
+    assert "removed: 0" in runner("purge").output  # 90 days by default
+    monkeypatch.setenv("PORTAL_AUDIT_ADDRESS_DAYS", "0")
+    result = runner("purge")
+    assert result.exit_code == 0 and "removed: 1" in result.output
+    db.expire_all()
+    assert db.query(AuditEvent).filter(AuditEvent.ip != "").count() == 0
+    assert runner("audit-verify").exit_code == 0
+
+
 def test_reindex_restores_search_results(runner, app, db, make_user, make_case, make_note):
     import shutil
 

@@ -6,6 +6,8 @@ import io
 import zipfile
 
 import pytest
+from babel.dates import format_date
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from portal.models import AuditEvent, Case, Consent, DeletionCertificate, Document, FollowUp
@@ -192,9 +194,26 @@ def test_audit_trail_for_lead_and_coordinators_only(app, db, setup, make_user):
 
 
 def test_own_activity_lists_own_logins(setup):
-    _stadt, _caritas, _case, _note, clients = setup
+    _stadt, _caritas, case, _note, clients = setup
+    address = {"REMOTE_ADDR": "198.51.100.23"}
+    assert clients["stadt"].get(f"/cases/{case.id}", environ_base=address).status_code == 200
     page = clients["stadt"].get("/account/activity")
     assert page.status_code == 200 and "angemeldet" in page.text
+    assert "198.51.100.23" not in page.text  # addresses: only in the security log
+
+
+def test_addresses_are_in_the_administrators_security_log_only(app, db, setup, make_user):
+    _stadt, _caritas, case, _note, clients = setup
+    address = {"REMOTE_ADDR": "198.51.100.23"}
+    assert clients["stadt"].get(f"/cases/{case.id}", environ_base=address).status_code == 200
+    admin = app.test_client()
+    Auth(admin).login(make_user(role="admin").email)
+    log = admin.get("/admin/security")
+    assert log.status_code == 200
+    assert "198.51.100.23" in log.text and "angemeldet" in log.text
+    assert db.scalar(select(AuditEvent).where(AuditEvent.object_type == "security_log"))
+    for name in ("stadt", "caritas"):
+        assert clients[name].get("/admin/security").status_code == 403
 
 
 def test_export_zip_is_complete_and_audited(db, setup):
@@ -204,9 +223,41 @@ def test_export_zip_is_complete_and_audited(db, setup):
     response = _post(clients["stadt"], f"/cases/{case.id}/export", {}, page)
     assert response.status_code == 200 and response.mimetype == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(response.data))
-    assert "Rania Haddad" in archive.read("zusammenfassung.html").decode()
     assert any(n.endswith(".txt") for n in archive.namelist())
     assert db.scalar(select(AuditEvent).where(AuditEvent.action == "export"))
+
+
+def _summary_text(archive: zipfile.ZipFile, name: str) -> str:
+    reader = PdfReader(io.BytesIO(archive.read(name)))
+    return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+
+
+def test_the_person_reads_the_summary_in_german_or_english(db, setup):
+    """Art. 15 for the person: a readable PDF of what is held and who accessed it, naming
+    organisations, not staff; English on request."""
+    stadt, caritas, case, note, clients = setup
+    consents.record(db, stadt, case, organisation_ids=[caritas.organisation_id],
+                    purpose="Beratung Wohnen", data_categories=["wohnen"])  # fmt: skip
+    db.commit()
+    assert clients["caritas"].get(f"/documents/{note.id}").status_code == 200
+    page = f"/cases/{case.id}/data-request"
+    german = zipfile.ZipFile(io.BytesIO(_post(clients["stadt"], f"/cases/{case.id}/export",
+                                              {}, page).data))  # fmt: skip
+    text = _summary_text(german, "auskunft.pdf")
+    today = format_date(local_today(), "long", locale="de")
+    caritas_org = caritas.organisation.name
+    read = f"{caritas_org} hat am {today} den Beratungsvermerk „Beratungsvermerk“ gelesen."
+    for expected in ("Auskunft", "Rania Haddad", case.reference, "Gespräch über Sprachkurs.",
+                     "Beratung Wohnen", "Wohnen", read):  # fmt: skip
+        assert expected in text, expected
+    assert caritas.name not in text  # the partner's staff are not named
+    english = zipfile.ZipFile(io.BytesIO(_post(
+        clients["stadt"], f"/cases/{case.id}/export", {"language": "en"}, page
+    ).data))  # fmt: skip
+    text = _summary_text(english, "information.pdf")
+    today = format_date(local_today(), "long", locale="en")
+    assert "Information about your data" in text
+    assert f"{caritas_org} read the consultation note “Beratungsvermerk” on {today}." in text
 
 
 def test_erasure_needs_the_typed_reference(db, setup):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import itertools
 import threading
 
+import pytest
 from sqlalchemy import delete, select, update
 
-from portal.models import AuditEvent
+from portal.models import AuditChainHead, AuditEvent
 from portal.services import audit
 
 
@@ -97,3 +98,67 @@ def test_concurrent_appends_keep_one_unbroken_chain(app):
         report = audit.verify_chain(session)
     assert report.ok, report
     assert report.checked == 40
+
+
+# ---------------------------------------------------------------- addresses
+
+
+def _as_version_1(db) -> str:
+    """Turn the chain into one written before migration 0010 (addresses hashed as they
+    are); return its head hash."""
+    key = audit._key(db)
+    previous = "0" * 64
+    for event in db.scalars(select(AuditEvent).order_by(AuditEvent.id)):
+        event.hash_version, event.ip_digest, event.prev_hash = 1, "", previous
+        event.hash = previous = audit.event_hash(key, event)
+    db.execute(update(AuditChainHead).values(last_hash=previous))
+    db.commit()
+    return previous
+
+
+def test_addresses_are_removed_and_the_chain_still_verifies(db):
+    _append(db, 3)
+    assert audit.prune_addresses(db, days=30) == 0  # none is old enough
+    assert audit.prune_addresses(db, days=0) == 3
+    db.commit()
+    db.expire_all()
+    events = db.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    assert [e.ip for e in events] == ["", "", "", ""]
+    assert events[-1].action == "prune_addresses" and '"addresses": 3' in events[-1].detail
+    assert all(e.ip_digest for e in events[:3])  # what the chain hashed stays
+    assert audit.verify_chain(db).ok
+
+
+def test_a_changed_address_is_detected(db):
+    _append(db, 2)
+    db.execute(update(AuditEvent).where(AuditEvent.id == 1).values(ip="10.9.8.7"))
+    db.commit()
+    report = audit.verify_chain(db)
+    assert not report.ok and report.first_broken_id == 1
+    assert report.reason == "client address altered"
+
+
+def test_older_events_are_resealed_before_their_addresses_go(db):
+    _append(db, 3)
+    old_head = _as_version_1(db)
+    assert audit.verify_chain(db).ok  # version 1 verifies as it always did
+    assert audit.prune_addresses(db, days=0) == 3
+    db.commit()
+    db.expire_all()
+    events = db.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    assert {e.hash_version for e in events} == {2}
+    reseal = next(e for e in events if e.action == "reseal")
+    assert old_head in reseal.detail and '"events": 3' in reseal.detail
+    assert audit.verify_chain(db).ok
+
+
+def test_a_broken_chain_is_not_resealed(db):
+    _append(db, 3)
+    _as_version_1(db)
+    db.execute(update(AuditEvent).where(AuditEvent.id == 2).values(action="print"))
+    db.commit()
+    with pytest.raises(audit.ChainBroken):
+        audit.prune_addresses(db, days=0)
+    db.rollback()
+    db.expire_all()
+    assert [e.ip for e in db.scalars(select(AuditEvent))] == ["127.0.0.1"] * 3

@@ -40,10 +40,10 @@ def test_export_contains_data_versions_files_and_access_log(
 
     data = export.collect(db, Requester(worker), case)
     out = io.BytesIO()
-    export.write_zip(data, app.extensions["portal.blobs"], "<html>Zusammenfassung</html>", out)
+    export.write_zip(data, app.extensions["portal.blobs"], b"%PDF-1.7 Auskunft", out)
     archive = zipfile.ZipFile(out)
     names = archive.namelist()
-    assert "zusammenfassung.html" in names
+    assert archive.read("auskunft.pdf") == b"%PDF-1.7 Auskunft"
     case_json = json.loads(archive.read("fall.json"))
     assert case_json["person"]["family_name"] == "Shevchenko"
     assert case_json["consents"][0]["purpose"] == "Arbeit"
@@ -52,9 +52,27 @@ def test_export_contains_data_versions_files_and_access_log(
     log = list(
         csv.reader(io.StringIO(archive.read("zugriffe.csv").decode("utf-8-sig")), delimiter=";")
     )
-    assert log[0] == ["zeitpunkt", "aktion", "person", "organisation", "objekt"]
-    assert any(row[1] == "view" and row[2] == partner.name for row in log[1:])
+    assert log[0] == ["zeitpunkt", "aktion", "organisation", "objekt"]  # no staff names
+    partner_org = partner.organisation.name
+    assert any(row[1] == "view" and row[2] == partner_org for row in log[1:])
     assert "export" not in [row[1] for row in log[1:]]  # not part of its own access log
+    assert partner.name not in archive.read("zugriffe.csv").decode("utf-8-sig")
+    lines = export.accesses(data)
+    assert [(a.organisation, a.action, a.object_type, a.times) for a in lines if
+            a.action == "view"] == [(partner_org, "view", "case", 1)]  # fmt: skip
+    assert {a.document.title for a in lines if a.document} == {"Beratungsvermerk", "Zeugnis"}
+
+
+@pytest.mark.parametrize(
+    ("languages", "expected"),
+    [([], "de"), (["Englisch"], "en"), (["English", "Deutsch"], "de"), (["Arabisch"], "de"),
+     (["Tigrinya", " english "], "en")],
+)  # fmt: skip
+def test_the_summary_speaks_english_to_who_reads_english_not_german(
+    db, make_user, make_case, languages, expected
+):
+    case = make_case(make_user(), languages=languages)
+    assert export.language_for(case.person) == expected
 
 
 def test_only_the_lead_organisation_exports(db, make_user, make_case):

@@ -33,12 +33,16 @@ def _catalog(lang: str):
         return read_po(handle)
 
 
+def _translated(message) -> bool:
+    """Every form translated (a plural's too: its string is a tuple of them), not fuzzy."""
+    forms = message.string if isinstance(message.string, tuple) else (message.string,)
+    return all(forms) and not message.fuzzy
+
+
 def test_every_string_has_a_german_translation(extracted):
     german = _catalog("de")
     untranslated = sorted(
-        msgid
-        for msgid in extracted
-        if msgid not in german or not german[msgid].string or german[msgid].fuzzy
+        msgid for msgid in extracted if msgid not in german or not _translated(german[msgid])
     )
     assert untranslated == [], "run `make translations-update` and translate these"
 
