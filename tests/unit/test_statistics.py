@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
 
 import pytest
 from sqlalchemy import delete
 
-from portal.models import Case, FollowUp, Organisation, User
+from portal.models import PHASES, Case, FollowUp, Organisation, User
 from portal.models.base import LOCAL_TIMEZONE, local_today, utcnow
 from portal.models.case import PhaseChange
 from portal.presentation import statistics as charts
@@ -275,3 +277,100 @@ def test_phases_and_focus_areas_are_named_by_the_presentation_in_the_users_langu
         assert charts.row_label(focus, focus.rows[0]) == "Wohnen"
         assert charts.row_label(lead, lead.rows[0]) == "Caritas"
         assert "Erstberatung" in charts.chart(phases, "phase")
+
+
+# ---------------------------------------------------------------- across the export's tables
+
+
+def _phase_table(*members: int) -> Table:
+    rows = [Row(phase, "", m, m) for phase, m in zip(PHASES, members, strict=True)]
+    return Table("phase", "T", "C", "U", rows, vocabulary="phase", sums=(statistics.OPEN_PHASES,))
+
+
+def _determined(equations: list[tuple[dict[int, int], int]], unknowns: list[int]) -> set[int]:
+    """The unknowns a system of linear equations (coefficients by unknown, right-hand side)
+    fixes to one value: Gauss-Jordan elimination over the rationals; an unknown is fixed
+    when a row of the reduced system names it alone."""
+    rows = [[Fraction(coefficients.get(u, 0)) for u in unknowns] + [Fraction(rhs)]
+            for coefficients, rhs in equations]  # fmt: skip
+    pivot_row = 0
+    for column in range(len(unknowns)):
+        pivot = next((r for r in range(pivot_row, len(rows)) if rows[r][column]), None)
+        if pivot is None:
+            continue
+        rows[pivot_row], rows[pivot] = rows[pivot], rows[pivot_row]
+        lead = rows[pivot_row][column]
+        rows[pivot_row] = [value / lead for value in rows[pivot_row]]
+        for r in range(len(rows)):
+            if r != pivot_row and rows[r][column]:
+                factor = rows[r][column]
+                rows[r] = [a - factor * b for a, b in zip(rows[r], rows[pivot_row], strict=True)]
+        pivot_row += 1
+    return {
+        unknowns[row.index(next(v for v in row[:-1] if v))]
+        for row in rows
+        if sum(1 for v in row[:-1] if v) == 1
+    }
+
+
+def test_the_solver_finds_what_an_unprotected_export_gives_away():
+    # x0 + x1 = 9 and x1 = 5 (another table): both fixed; x2 + x3 = 7: neither.
+    equations = [({0: 1, 1: 1}, 9), ({1: 1}, 5), ({2: 1, 3: 1}, 7)]
+    assert _determined(equations, [0, 1, 2, 3]) == {0, 1}
+
+
+def test_the_open_phases_are_protected_by_the_sum_the_lead_table_gives(app):
+    """Open phases 20, 3, 0, 8 and 2 closed: "<5" for the 3 and the 2 protected the phase
+    table's own total, but the open cases per lead organisation (31) gave the 3 away."""
+    with app.test_request_context():
+        assert published_values(_phase_table(20, 3, 0, 8, 2)) == ["20", "<5", "0", "x", "<5"]
+        assert published_values(_phase_table(20, 8, 0, 9, 3)) == ["20", "8", "0", "9", "<5"]
+
+
+def test_no_suppressed_count_can_be_solved_from_all_tables_of_the_export(app):
+    """1,000 random networks, their cases per phase and open cases per lead organisation
+    published together. The adversary writes down every relation of the export (each
+    published count exact; the open phases adding up to the lead organisations, a sum the
+    export does not give) and solves it by linear algebra; then enumerates every possible
+    sum with "<5" as 1 to 4 and "x" as at least 5: no hidden count is ever fixed. (Each
+    table against its own sum, given away, is the 2,000-table test above.)"""
+    rng = random.Random(20261205)
+    open_rows = range(len(statistics.OPEN_PHASES))
+    with app.test_request_context():
+        for _ in range(1000):
+            phases = [rng.choice([0, rng.randint(1, 4), rng.randint(5, 30)]) for _ in PHASES]
+            open_total = sum(phases[: len(statistics.OPEN_PHASES)])
+            cuts = sorted(rng.randint(0, open_total) for _ in range(rng.randint(0, 4)))
+            leads = [b - a for a, b in itertools.pairwise([0, *cuts, open_total])]
+            shown = {"phase": published_values(_phase_table(*phases)),
+                     "lead": published_values(_table(*leads))}  # fmt: skip
+            counts = {"phase": phases, "lead": leads}
+            groups = {"phase": list(open_rows), "lead": list(range(len(leads)))}
+            hidden = {name: [i for i in rows if shown[name][i] in ("<5", "x")]
+                      for name, rows in groups.items()}  # fmt: skip
+            published = {name: sum(int(shown[name][i]) for i in rows if i not in hidden[name])
+                         for name, rows in groups.items()}  # fmt: skip
+            # Linear algebra: one equation, phase unknowns minus lead unknowns.
+            unknowns = [(name, i) for name in groups for i in hidden[name]]
+            relation = {n: 1 if u[0] == "phase" else -1 for n, u in enumerate(unknowns)}
+            rhs = published["lead"] - published["phase"]
+            assert not _determined([(relation, rhs)], list(range(len(unknowns)))), shown
+            # Enumeration over every sum the open cases could have.
+            possible = {u: set() for u in unknowns}
+            for total in range(max(published.values()), open_total + 40):
+                feasible = {}
+                for name in groups:
+                    whole = all(value == "x" for value in shown[name])
+                    bounds = [(1, 4) if shown[name][i] == "<5" else (0 if whole else 5, total)
+                              for i in hidden[name]]  # fmt: skip
+                    feasible[name] = _feasible(bounds, total - published[name])
+                if all(
+                    all(values) if hidden[name] else total == published[name]
+                    for name, values in feasible.items()
+                ):
+                    for name in groups:
+                        for i, values in zip(hidden[name], feasible[name], strict=True):
+                            possible[(name, i)] |= values
+            for (name, i), values in possible.items():
+                assert counts[name][i] in values
+                assert len(values) > 1, (phases, leads, shown, name, i)

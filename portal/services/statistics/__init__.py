@@ -16,7 +16,7 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
-from portal.models import User
+from portal.models import PHASES, User
 from portal.models.base import local_today
 from portal.services import access, audit
 from portal.services.statistics.cases import (
@@ -30,6 +30,9 @@ from portal.services.statistics.cases import (
 )
 from portal.services.statistics.overdue import overdue_followups, overdue_goals
 from portal.services.statistics.tables import Table
+
+# The open cases per phase add up to the open cases per lead organisation.
+OPEN_PHASES = tuple(phase for phase in PHASES if phase != "abgeschlossen")
 
 
 def export_tables(session: Session, who: audit.Requester, today: date) -> list[Table]:
@@ -48,7 +51,7 @@ def network_tables(session: Session, user: User, today: date | None = None) -> l
     cases_unit, org = _l("Cases"), _l("Organisation")
     return [
         Table("phase", _l("Cases per phase"), _l("Phase"), cases_unit, cases_per_phase(session),
-              vocabulary="phase"),
+              vocabulary="phase", sums=(OPEN_PHASES,)),
         Table("focus", _l("Open cases per focus area"), _l("Focus area"), cases_unit,
               cases_per_focus(session), vocabulary="focus"),
         Table("lead", _l("Open cases per lead organisation"), org, cases_unit,

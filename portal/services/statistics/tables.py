@@ -8,13 +8,17 @@ from flask_babel import format_decimal
 
 # Small groups (the anonymous CSV): a count of 1 to 4 cases (goals, follow-ups) is
 # published as "<5" (5 is 5); 0 stays 0. No totals are exported, but a reader may know a
-# table's total from another one (the open cases per phase add up to the open cases per
-# lead organisation), so every count table is protected as if its total were published:
-# more values are withheld ("x", each at least 5) until no withheld value can be worked
-# out from the total, the published values and what "<5" and "x" say (secondary
-# suppression; rounding totals would leave the same sum to solve). Where that cannot
-# protect them (a table of 1 and 5 and zeros), the whole table is withheld. A median of
-# fewer than 5 stays is withheld as "x" (a median is no count, and its value is no "<5").
+# sum from another table: the open phases of "cases per phase" add up to the open cases
+# per lead organisation, so either table published in full gives the other's sum. Every
+# count table is therefore protected as if the sums of its ``sums`` groups were published
+# (by default the whole table; for the phases, the open ones: the closed cases are in no
+# other table, and protecting the whole table's sum as well would make them public by
+# subtraction): more values are withheld ("x", each at least 5) until no withheld value
+# can be worked out from the sums, the published values and what "<5" and "x" say
+# (secondary suppression; rounding totals would leave the same sums to solve). Where that
+# cannot protect them (a group of 1 and 5 and zeros), the whole table is withheld. A
+# median of fewer than 5 stays is withheld as "x" (a median is no count, and its value
+# is no "<5").
 SMALL_GROUP = 5
 HIDDEN = "<5"
 WITHHELD = "x"
@@ -46,6 +50,9 @@ class Table:
     rows: list[Row]
     layout: str = "bars"  # "bars" (horizontal, categories) or "columns" (months)
     vocabulary: str = ""  # "phase" or "focus": the rows' keys are such codes
+    # Keys of the rows whose sum a reader may know from elsewhere, per group (see above);
+    # empty: the whole table.
+    sums: tuple[tuple[str, ...], ...] = ()
 
     def __post_init__(self) -> None:
         # Translated now, in the locale of the caller (the CSV is always German).
@@ -65,15 +72,25 @@ def published_values(table: Table) -> list[str]:
         return [WITHHELD if i in small else _value(row) for i, row in enumerate(table.rows)]
     withheld: set[int] = set()
     counts = [row.members for row in table.rows]
-    while small and not _protected(counts, small, withheld):
-        shown = [(n, i) for i, n in enumerate(counts) if n > 0 and i not in small | withheld]
-        if not shown:  # e.g. 1 and 5 beside zeros: only withholding everything protects
-            return [WITHHELD] * len(table.rows)
-        withheld.add(min(shown)[1])
+    for group in _groups(table):
+        in_group = small & group
+        while in_group and not _protected(counts, in_group, withheld & group):
+            shown = [(counts[i], i) for i in group if counts[i] > 0 and i not in small | withheld]
+            if not shown:  # e.g. 1 and 5 beside zeros: only withholding everything protects
+                return [WITHHELD] * len(table.rows)
+            withheld.add(min(shown)[1])
     return [
         HIDDEN if i in small else WITHHELD if i in withheld else _value(row)
         for i, row in enumerate(table.rows)
     ]
+
+
+def _groups(table: Table) -> list[set[int]]:
+    """The row indices of each group whose sum a reader may know."""
+    if not table.sums:
+        return [set(range(len(table.rows)))]
+    index = {row.key: i for i, row in enumerate(table.rows)}
+    return [{index[key] for key in group} for group in table.sums]
 
 
 def _protected(counts: list[int], small: set[int], withheld: set[int]) -> bool:
