@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -21,6 +22,9 @@ def create_app(config: dict | None = None) -> Flask:
     from portal.services.search import make_backend
     from portal.services.storage import BlobStore
 
+    # Whatever the portal writes (database, uploads, index, keys) holds personal data or
+    # secrets: readable by the portal's own user only (files 0600, directories 0700).
+    os.umask(0o077)
     settings = Settings.from_overrides(config)
     created_secrets = settings.ensure_secrets()
     app = Flask(

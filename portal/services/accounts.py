@@ -266,14 +266,16 @@ def change_password(session: Session, user: User, *, current: str, new: str, ip:
 def set_password(
     session: Session, user: User, password: str, *, actor: User | None, ip: str = ""
 ) -> None:
-    """Set a new password (own change or admin reset) and end every existing session. A
-    password set by someone else must be changed at the next login."""
+    """Set a new password (own change or admin reset), end every existing session and
+    revoke every API token (a token made while someone else knew the password is theirs
+    too). A password set by someone else must be changed at the next login."""
     access.require(actor, access.MANAGE_CREDENTIALS, user)
     check_password_rule(password, user_inputs=[user.email, user.name, user.organisation.name])
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
     user.must_change_password = actor is not user
     sessions.revoke_all(session, user)
+    tokens.revoke_all(session, user)
     audit.record(
         session, "password_change", actor=actor, object_type="user", object_id=user.id, ip=ip
     )

@@ -92,13 +92,16 @@ def test_mismatched_confirmation_is_refused(client, db, auth, make_user):
 
 
 def test_password_change_ends_every_session_and_swaps_the_password(
-    app, client, db, auth, make_user
+    app, client, db, auth, make_user, make_token
 ):
     user = make_user()
+    token = make_token(user)
+    assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200
     auth.login(user.email)
     laptop = app.test_client()
     Auth(laptop).login(user.email)
     assert laptop.get("/").status_code == 200
+    assert "widerruft Ihre API-Zugangsschlüssel" in client.get("/account/").text
 
     response = change_password(auth, TEST_PASSWORD, NEW_PASSWORD)
     assert response.status_code == 302
@@ -107,6 +110,7 @@ def test_password_change_ends_every_session_and_swaps_the_password(
 
     assert client.get("/").status_code == 302  # this browser logs in again
     assert laptop.get("/").status_code == 302  # and the other session is dead at once
+    assert client.get("/api/v1/me", headers=bearer(token)).status_code == 401  # token too
     assert Auth(app.test_client()).login(user.email, TEST_PASSWORD).status_code == 200
     assert auth.login(user.email, NEW_PASSWORD).status_code == 302
     assert client.get("/").status_code == 200

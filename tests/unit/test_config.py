@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import stat
+import subprocess
+import sys
+
 from portal.config import PACKAGE, RESOURCES, Settings
 
 
@@ -28,3 +32,23 @@ def test_templates_static_files_and_migrations_are_found():
     for folder in ("templates", "static", "migrations"):
         assert (RESOURCES / folder).is_dir(), folder
     assert (PACKAGE / "translations" / "de" / "LC_MESSAGES" / "messages.mo").is_file()
+
+
+def test_what_the_portal_writes_is_its_users_alone(tmp_path):
+    """Database, keys, blobs and search index: files 0600, directories 0700, whatever the
+    umask the portal was started with (here the usual 022)."""
+    script = (
+        "import os; os.umask(0o022)\n"
+        "from portal import create_app\n"
+        "from portal.migrate import upgrade\n"
+        f"app = create_app({{'data_dir': {str(tmp_path / 'data')!r},"
+        f" 'search_index': {str(tmp_path / 'index')!r}}})\n"
+        "upgrade(app.extensions['portal.db'])\n"
+        "app.extensions['portal.search'].rebuild(iter([]))\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=tmp_path)
+    written = [p for p in tmp_path.rglob("*") if p.name != "cwd"]
+    assert any(p.name == "portal.db" for p in written) and any(p.is_dir() for p in written)
+    for path in written:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        assert mode & 0o077 == 0, (path, oct(mode))
