@@ -39,6 +39,7 @@ READ_CASE_METADATA = "read_case_metadata"
 READ_CASE = "read_case"
 EDIT_CASE = "edit_case"
 READ_DOCUMENT = "read_document"
+FIND_DOCUMENT = "find_document"  # by its words: search hits, highlights, similar documents
 EDIT_DOCUMENT = "edit_document"
 SET_GOAL_STATUS = "set_goal_status"  # target: GoalOf
 MANAGE_CONSENT = "manage_consent"
@@ -355,6 +356,15 @@ def _reads_document(user: User, document: Document) -> bool:
     return shown_to(document, org) and _reads_case(user, document.case) and released(document, org)
 
 
+def _finds_document(user: User, document: Document) -> bool:
+    """Search holds a document whole: it finds, highlights and likens only what the user
+    reads whole (not an assessment read section by section)."""
+    if not _reads_document(user, document):
+        return False
+    shown = sections_shown(user, document) if document.type == "assessment" else None
+    return shown is None or categories.covers(categories.to_bits(shown), document.category_bits)
+
+
 def _edits_document(user: User, document: Document) -> bool:
     """Each organisation writes its own documents (a partner adds its own to the case, it
     does not rewrite the lead's or another partner's); the integration agreement is the
@@ -424,6 +434,7 @@ _RULES = {
     READ_CASE: _reads_case,
     EDIT_CASE: _edits_case,
     READ_DOCUMENT: _reads_document,
+    FIND_DOCUMENT: _finds_document,
     EDIT_DOCUMENT: _edits_document,
     SET_GOAL_STATUS: _sets_goal_status,
     MANAGE_CONSENT: _manages_consent,

@@ -50,14 +50,19 @@ def from_words(text: str) -> set[str]:
     }
 
 
-def propose(doc_type: str, title: str = "", focus_areas: Iterable[str] = ()) -> list[str]:
-    """The categories a new document most likely touches: its title's, and the case's focus
-    areas that are data categories (a writer unticks what the document does not touch;
-    one left ticked hides the document from partners without that release, one missed
-    would show it to them). None for an assessment: its sections decide."""
+def propose(
+    doc_type: str, title: str = "", focus_areas: Iterable[str] = (), fields: dict | None = None
+) -> list[str]:
+    """The categories a new document most likely touches: its title's, an agreement's goal
+    areas', and the case's focus areas that are data categories (a writer unticks what the
+    document does not touch; one left ticked hides the document from partners without that
+    release, one missed would show it to them). None for an assessment: its sections
+    decide."""
     if doc_type == "assessment":
         return []
-    return categories.ordered(from_words(title) | set(focus_areas))
+    areas = [goal.get("area") or "" for goal in (fields or {}).get("goals") or []]
+    named = {area.strip().casefold() for area in areas}
+    return categories.ordered(from_words(" ".join([title, *areas])) | set(focus_areas) | named)
 
 
 def chosen(document_type: str, names: object, fields: dict | None = None) -> list[str]:
@@ -84,10 +89,15 @@ def chosen(document_type: str, names: object, fields: dict | None = None) -> lis
 
 
 def assign(document: Document, names: list[str]) -> bool:
-    """Give ``document`` these categories (an assessment keeps those of earlier versions
-    too: their sections stay readable in the history). Whether they changed."""
-    if document.type == "assessment":
-        names = categories.ordered({*names, *(document.data_categories or ())})
+    """Add these categories to ``document``'s. A category is never taken away: every
+    version stays readable in the history (and restorable), so what one touched the
+    document touches. Whether they changed."""
+    names = merged(document, names)
     changed = names != list(document.data_categories or ())
     document.data_categories = names
     return changed
+
+
+def merged(document: Document, names: list[str]) -> list[str]:
+    """The document's categories with ``names`` added."""
+    return categories.ordered({*names, *(document.data_categories or ())})

@@ -209,8 +209,11 @@ def test_categories_left_out_are_proposed_and_can_be_changed(api, db, worker, ma
     ]  # fmt: skip
     lead.post(versions, json={"text": "Ohne.", "base_version": 2, "data_categories": ["arbeit"]})
     assert lead.get(f"/api/v1/documents/{created['id']}").get_json()["data_categories"] == [
-        "arbeit"
-    ]
+        "arbeit", "wohnen", "gesundheit"
+    ]  # fmt: skip
+    goals = {"goals": [{"area": "Gesundheit", "goal": "Hausarzt finden"}]}
+    agreement = {"type": "agreement", "title": "Integrationsvereinbarung", "fields": goals}
+    assert lead.post(url, json=agreement).get_json()["data_categories"] == ["wohnen", "gesundheit"]
     multipart = lead.post(
         url,
         data={"file": (io.BytesIO(b"Text."), "lebenslauf.txt"),
@@ -242,3 +245,61 @@ def test_the_editor_proposes_the_case_focus_and_saves_the_choice(client, db, wor
     assessment = client.get(f"/cases/{case.id}/documents/new?type=assessment")
     assert 'name="data_categories"' not in assessment.text  # its sections decide
     assert "Kategorie: Gesundheit" in assessment.text
+
+
+def test_a_category_once_touched_stays_with_every_version(api, db, worker, partner, make_case):
+    """Dropping "Gesundheit" from a note does not open its earlier, health-related
+    versions to a partner released for housing only: the category stays."""
+    case = make_case(worker)
+    lead = api(worker)
+    note = lead.post(f"/api/v1/cases/{case.id}/documents", json=HEALTH).get_json()
+    versions = f"/api/v1/documents/{note['id']}/versions"
+    answer = lead.post(versions, json={"text": "Neutral.", "base_version": 1,
+                                       "data_categories": ["wohnen"]})  # fmt: skip
+    assert answer.status_code == 201
+    consents.record(db, worker, case, organisation_ids=[partner.organisation_id],
+                    data_categories=["wohnen"])  # fmt: skip
+    db.commit()
+    reader = api(partner)
+    for url in (f"/api/v1/documents/{note['id']}", f"{versions}/1",
+                f"/api/v1/documents/{note['id']}/diff?from=1&to=2"):  # fmt: skip
+        assert reader.get(url).status_code == 404, url
+    restored = lead.post(f"/api/v1/documents/{note['id']}/restore",
+                         json={"version": 1, "base_version": 2})  # fmt: skip
+    assert restored.status_code == 201
+    assert reader.get(f"/api/v1/documents/{note['id']}").status_code == 404
+
+
+def test_a_pending_reindex_hides_what_a_narrower_consent_no_longer_releases(
+    app, api, db, worker, partner, make_case
+):
+    """Two consents (housing and health, housing only); the first revoked and the index not
+    yet updated: the health note counts nowhere and the assessment is not found by a word
+    of its health section, though the partner still reads the case."""
+    case = make_case(worker)
+    lead = api(worker)
+    for body in (HEALTH, ASSESSMENT):
+        assert lead.post(f"/api/v1/cases/{case.id}/documents", json=body).status_code == 201
+    wide = consents.record(
+        db,
+        worker,
+        case,
+        organisation_ids=[partner.organisation_id],
+        data_categories=["wohnen", "gesundheit", "familie", "aufenthalt"],
+    )
+    consents.record(db, worker, case, organisation_ids=[partner.organisation_id],
+                    data_categories=["wohnen"])  # fmt: skip
+    db.commit()
+    jobs.drain(app)
+    reader = api(partner)
+    assert _search(reader, "Zitronenfalter")["total"] == 1
+    assert _search(reader, "Eisvogel")["total"] == 1
+    consents.revoke(db, worker, case, wide.id)
+    db.commit()  # the reindex job is queued, not run
+    for word in ("Zitronenfalter", "Eisvogel"):
+        result = _search(reader, word)
+        assert result["total"] == 0 and result["hits"] == [], word
+        assert not any(result["facets"].get(name) for name in result["facets"]), word
+    jobs.drain(app)
+    assert _search(reader, "Eisvogel")["total"] == 0
+    assert _search(reader, "Holunderweg")["total"] == 0  # read in part: found in the folder

@@ -117,7 +117,9 @@ def create_document(
         raise ValidationFailed(_l("Please check the input."), fields=errors)
     version = _new_version(session, actor, doc_type, title, content, ctx, comment)
     if categories is None and doc_type != "assessment":
-        categories = data_categories.propose(doc_type, version.title, case.focus_areas)
+        categories = data_categories.propose(
+            doc_type, version.title, case.focus_areas, version.fields
+        )
     document = Document(
         case_id=case.id,
         type=doc_type,
@@ -163,8 +165,8 @@ def add_version(
     if categories is None and document.type != "assessment":
         categories = document.data_categories
     names = data_categories.chosen(document.type, categories, version.fields)
-    if names != document.data_categories:  # the editor's choice, not a goal status's
-        access.require(actor, access.EDIT_DOCUMENT, document)
+    if data_categories.merged(document, names) != document.data_categories:
+        access.require(actor, access.EDIT_DOCUMENT, document)  # the editor's, not a goal's
     return append_version(session, actor, document, version, base_version, "update", ip, names)
 
 

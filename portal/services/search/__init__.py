@@ -233,17 +233,26 @@ def parse_query(args) -> SearchQuery:
 
 
 def _stale_for(session: Session, user: User) -> list[int]:
+    """The cases whose index entries may still carry rights the user no longer has: those
+    with an index update pending (a consent revoked, a hand-over, a document's categories
+    changed, a purge), but for the cases the user's organisation leads, whose right does
+    not come from a consent."""
     pending = set(
         session.scalars(select(OutboxJob.object_id).where(OutboxJob.kind == INDEX_CASE_JOB))
+    ) | set(
+        session.scalars(
+            select(Document.case_id)
+            .join(OutboxJob, OutboxJob.object_id == Document.id)
+            .where(OutboxJob.kind == INDEX_DOCUMENT_JOB)
+        )
     )
     if not pending:
         return []
-    cases = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_(pending)))}
-    return sorted(
-        case_id
-        for case_id in pending
-        if case_id not in cases or not access.can(user, access.READ_CASE, cases[case_id])
-    )
+    leads = {
+        c.id: c.lead_organisation_id
+        for c in session.scalars(select(Case).where(Case.id.in_(pending)))
+    }
+    return sorted(c for c in pending if leads.get(c) != user.organisation_id)
 
 
 def _values(args, name: str) -> list[str]:
@@ -307,7 +316,7 @@ def _search(
     for hit in result.hits:
         version = versions.get(hit.version_id)
         document = documents.get(version.document_id) if version else None
-        if document is not None and access.can(user, access.READ_DOCUMENT, document):
+        if document is not None and access.can(user, access.FIND_DOCUMENT, document):
             found.append(Found(document, version, hit.score, hit.highlights))
     hidden = len(result.hits) - len(found)
     if hidden:  # the index is behind the database (a job still queued): say so, count right
@@ -331,5 +340,5 @@ def similar(
     return [
         found[h.document_id]
         for h in hits
-        if h.document_id in found and access.can(user, access.READ_DOCUMENT, found[h.document_id])
+        if h.document_id in found and access.can(user, access.FIND_DOCUMENT, found[h.document_id])
     ]

@@ -88,8 +88,9 @@ NEW_CATEGORIES = (
     "multipart: repeated fields or separated by commas."
 )
 CHANGED_CATEGORIES = (
-    "The document's data categories from this version on (see creating a document); absent "
-    "or null: unchanged. Only the document's editors may change them."
+    "Data categories this version adds to the document's (see creating a document): a "
+    "category is never taken away, since earlier versions stay readable. Absent or null: "
+    "none added. Only the document's editors may add them."
 )
 
 
