@@ -25,6 +25,9 @@ def init() -> None:
     if before is None:
         click.echo("Datenbank angelegt. / Database created.")
     elif before != head_revision(db):
+        upgraded = {"from": before, "to": head_revision(db)}
+        with db.session() as session:  # recorded, and the chain's head sealed (0011)
+            audit.record(session, "schema_upgrade", detail=upgraded)
         click.echo(f"Datenbank aktualisiert ({before} → {head_revision(db)}). / Database upgraded.")
     else:
         click.echo("Datenbank ist aktuell. / Database is up to date.")
@@ -76,12 +79,41 @@ def _prune_addresses(days: int) -> None:
     )
 
 
-@main.command("audit-verify")
+@main.command("audit-checkpoint")
+@click.option(
+    "--file", "path", type=click.Path(dir_okay=False), help="Also append the line to this file."
+)
 @with_app()
-def audit_verify() -> None:
-    """Check the audit hash chain; exit 1 when it is broken."""
+def audit_checkpoint(path: str | None) -> None:
+    """Print a sealed checkpoint of the audit chain (length and newest hash) as one line,
+    to keep outside the database: run it daily and ship the line elsewhere."""
+    with database().session() as session:
+        line = audit.checkpoint(session).line()
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(line + "\n")
+    click.echo(line)
+
+
+@main.command("audit-verify")
+@click.option(
+    "--checkpoint",
+    "checkpoints",
+    type=click.File(encoding="utf-8"),
+    help="A file of lines from portal audit-checkpoint: the chain must still reach them.",
+)
+@with_app()
+def audit_verify(checkpoints) -> None:
+    """Check the audit hash chain (and checkpoints kept outside); exit 1 when broken."""
     with database().session() as session:
         report = audit.verify_chain(session)
+        if report.ok and checkpoints is not None:
+            lines = [line for line in checkpoints.read().splitlines() if line.strip()]
+            against = audit.verify_checkpoints(session, lines)
+            if not against.ok:
+                report = against
+            else:
+                click.echo(f"Checkpoints erreicht / checkpoints reached: {against.checked}.")
     if report.ok:
         click.echo(f"Audit-Kette intakt / audit chain intact: {report.checked} events.")
         return

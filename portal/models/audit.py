@@ -56,3 +56,6 @@ class AuditChainHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     length: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)
+    # HMAC of length and last hash: whoever edits the database without the audit key
+    # cannot move the head back over deleted events (``audit.head_seal``).
+    seal: Mapped[str] = mapped_column(String(64), default="")

@@ -66,9 +66,9 @@ def record(
     if not _bump_head(session):
         _create_head(session)
         _bump_head(session)
-    prev_hash = session.execute(
-        select(AuditChainHead.last_hash).where(AuditChainHead.id == 1)
-    ).scalar_one()
+    prev_hash, length = session.execute(
+        select(AuditChainHead.last_hash, AuditChainHead.length).where(AuditChainHead.id == 1)
+    ).one()
     key = _key(session)
     event = AuditEvent(
         at=utcnow(),
@@ -89,7 +89,7 @@ def record(
     session.execute(
         update(AuditChainHead)
         .where(AuditChainHead.id == 1)
-        .values(last_hash=event.hash)
+        .values(last_hash=event.hash, seal=head_seal(key, length, event.hash))
         .execution_options(synchronize_session=False)
     )
     return event
@@ -187,6 +187,11 @@ def _create_head(session: Session) -> None:
     )
 
 
+def head_seal(key: bytes, length: int, last_hash: str) -> str:
+    """The keyed seal of the chain's head: its length and newest hash."""
+    return hmac.new(key, f"head:{length}:{last_hash}".encode(), hashlib.sha256).hexdigest()
+
+
 def address_digest(key: bytes, ip: str) -> str:
     """The keyed digest of a client address that the chain hashes ("" for none): it
     stays when the address is removed, and without the key it does not give it away."""
@@ -269,6 +274,8 @@ def verify_chain(session: Session) -> ChainReport:
     total = session.scalar(select(func.count()).select_from(AuditEvent))
     if head_hash != expected_prev or head_length != checked or total != checked:
         return ChainReport(False, checked, None, "newest events removed or chain head altered")
+    if checked and not hmac.compare_digest(head.seal, head_seal(key, head_length, head_hash)):
+        return ChainReport(False, checked, None, "chain head not sealed with the audit key")
     return ChainReport(True, checked)
 
 
@@ -310,7 +317,8 @@ def reseal(session: Session) -> int:
             last_id = event.id
         session.flush()
     session.execute(
-        update(AuditChainHead).where(AuditChainHead.id == 1).values(last_hash=previous)
+        update(AuditChainHead).where(AuditChainHead.id == 1)
+        .values(last_hash=previous, seal=head_seal(key, old_head.length, previous))
         .execution_options(synchronize_session=False)
     )  # fmt: skip
     record(session, "reseal", detail={"events": resealed, "previous_head": old_hash})
@@ -333,6 +341,70 @@ def prune_addresses(session: Session, days: int) -> int:
         detail = {"addresses": removed, "older_than_days": days}
         record(session, "prune_addresses", detail=detail)
     return removed
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The chain's length and newest hash at a moment, sealed with the audit key: written
+    outside the database, it shows later whether events up to it were cut or changed."""
+
+    length: int
+    last_hash: str
+    at: str
+    seal: str
+
+    def line(self) -> str:
+        """The checkpoint as one JSON line, for a file, syslog or paper."""
+        return json.dumps(
+            {"length": self.length, "hash": self.last_hash, "at": self.at, "seal": self.seal},
+            separators=(",", ":"),
+        )
+
+
+def _checkpoint_seal(key: bytes, length: int, last_hash: str, at: str) -> str:
+    message = f"checkpoint:{length}:{last_hash}:{at}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def checkpoint(session: Session) -> Checkpoint:
+    """Record a ``checkpoint`` event (older events re-sealed first, so that the checkpoint
+    holds for good) and return the head after it, sealed."""
+    reseal(session)
+    record(session, "checkpoint")
+    head = session.execute(
+        select(AuditChainHead.length, AuditChainHead.last_hash).where(AuditChainHead.id == 1)
+    ).one()
+    at = utcnow().isoformat(timespec="seconds")
+    return Checkpoint(head.length, head.last_hash, at,
+                      _checkpoint_seal(_key(session), head.length, head.last_hash, at))  # fmt: skip
+
+
+def verify_checkpoints(session: Session, lines: list[str]) -> ChainReport:
+    """Check the chain against checkpoints written earlier: each must be sealed with the
+    audit key, and the chain must still have its event number ``length`` with its hash
+    (the chain itself is checked by ``verify_chain``)."""
+    key = _key(session)
+    for number, text in enumerate(lines, 1):
+        try:
+            point = json.loads(text)
+            length, last_hash, at = int(point["length"]), str(point["hash"]), str(point["at"])
+            seal = str(point["seal"])
+        except (ValueError, KeyError, TypeError):
+            return ChainReport(False, 0, None, f"checkpoint line {number} is not readable")
+        if not hmac.compare_digest(seal, _checkpoint_seal(key, length, last_hash, at)):
+            return ChainReport(False, 0, None, f"checkpoint of {at} not sealed with the audit key")
+        event = session.scalar(
+            select(AuditEvent).order_by(AuditEvent.id).offset(max(length - 1, 0)).limit(1)
+        )
+        if event is None:
+            return ChainReport(
+                False, 0, None, f"events removed: the checkpoint of {at} counted {length}"
+            )
+        if event.hash != last_hash:
+            return ChainReport(
+                False, 0, event.id, f"events changed or removed before the checkpoint of {at}"
+            )
+    return ChainReport(True, len(lines))
 
 
 def _key(session: Session) -> bytes:

@@ -316,6 +316,26 @@ def test_audit_verify_names_an_altered_event(runner, db, change):
     assert "GEBROCHEN" in result.stderr and "Traceback" not in result.output
 
 
+def test_a_checkpoint_kept_outside_notices_a_cut_chain(runner, db, tmp_path):
+    """The operator's daily line, kept elsewhere: after the newest events are cut and an
+    older head is put back (what someone with the database and an old copy of it can
+    do), audit-verify --checkpoint fails where audit-verify alone cannot tell."""
+    _some_events(runner)
+    old_head = fresh(db).execute(text("SELECT length, last_hash, seal FROM audit_chain_head")).one()
+    assert runner("create-org", "Caritas Gütersloh", "--kind", "wohlfahrtsverband").exit_code == 0
+    checkpoints = tmp_path / "checkpoints.jsonl"
+    written = runner("audit-checkpoint", "--file", str(checkpoints))
+    assert written.exit_code == 0 and written.stdout.strip() == checkpoints.read_text().strip()
+    assert runner("audit-verify", "--checkpoint", str(checkpoints)).exit_code == 0
+    db.execute(text("DELETE FROM audit_events WHERE id > 3"))
+    db.execute(text("UPDATE audit_chain_head SET length = :l, last_hash = :h, seal = :s"),
+               {"l": old_head[0], "h": old_head[1], "s": old_head[2]})  # fmt: skip
+    db.commit()
+    assert runner("audit-verify").exit_code == 0
+    cut = runner("audit-verify", "--checkpoint", str(checkpoints))
+    assert cut.exit_code == 1 and "removed" in cut.stderr
+
+
 def test_audit_verify_notices_a_deleted_newest_event(runner, db):
     _some_events(runner)
     db.execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": _event_ids(db)[-1]})

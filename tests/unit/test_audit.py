@@ -111,7 +111,12 @@ def _as_version_1(db) -> str:
     for event in db.scalars(select(AuditEvent).order_by(AuditEvent.id)):
         event.hash_version, event.ip_digest, event.prev_hash = 1, "", previous
         event.hash = previous = audit.event_hash(key, event)
-    db.execute(update(AuditChainHead).values(last_hash=previous))
+    length = db.get(AuditChainHead, 1).length
+    db.execute(
+        update(AuditChainHead).values(
+            last_hash=previous, seal=audit.head_seal(key, length, previous)
+        )
+    )
     db.commit()
     return previous
 
@@ -162,3 +167,53 @@ def test_a_broken_chain_is_not_resealed(db):
     db.rollback()
     db.expire_all()
     assert [e.ip for e in db.scalars(select(AuditEvent))] == ["127.0.0.1"] * 3
+
+
+# ---------------------------------------------------------------- head seal and checkpoints
+
+
+def _head(db) -> tuple[int, str, str]:
+    head = db.get(AuditChainHead, 1)
+    db.refresh(head)
+    return head.length, head.last_hash, head.seal
+
+
+def test_a_head_moved_back_without_the_key_is_detected(db):
+    _append(db, 4)
+    ids = db.scalars(select(AuditEvent.id).order_by(AuditEvent.id)).all()
+    third = db.get(AuditEvent, ids[2])
+    db.execute(delete(AuditEvent).where(AuditEvent.id == ids[3]))
+    db.execute(update(AuditChainHead).values(length=3, last_hash=third.hash))
+    db.commit()
+    report = audit.verify_chain(db)
+    assert not report.ok and report.reason == "chain head not sealed with the audit key"
+
+
+def test_a_checkpoint_kept_outside_detects_a_replayed_head(db):
+    """Who can write the database and kept an old head (length, hash, seal) can cut the
+    newest events and put that head back: the chain verifies, a later checkpoint not."""
+    _append(db, 3)
+    old_head = _head(db)
+    _append(db, 2)
+    point = audit.checkpoint(db)
+    db.commit()
+    assert point.length == 6  # five events and the checkpoint's own
+    assert audit.verify_checkpoints(db, [point.line()]).ok
+    db.execute(delete(AuditEvent).where(AuditEvent.id > 3))
+    length, last_hash, seal = old_head
+    db.execute(update(AuditChainHead).values(length=length, last_hash=last_hash, seal=seal))
+    db.commit()
+    db.expire_all()
+    assert audit.verify_chain(db).ok  # what the database alone cannot show
+    report = audit.verify_checkpoints(db, [point.line()])
+    assert not report.ok and "removed" in report.reason
+
+
+def test_a_checkpoint_needs_the_audit_key(db):
+    _append(db, 2)
+    point = audit.checkpoint(db)
+    db.commit()
+    forged = point.line().replace(point.last_hash, "f" * 64)
+    report = audit.verify_checkpoints(db, [forged])
+    assert not report.ok and "not sealed" in report.reason
+    assert not audit.verify_checkpoints(db, ["not json"]).ok
