@@ -18,6 +18,7 @@ login counts towards the lock). Views never commit or roll back.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,7 +33,8 @@ from portal.db import db_session
 from portal.forms.errors import attach_service_errors
 from portal.http import requester
 from portal.services import access, agreements, cases, documents, followups
-from portal.services.errors import PortalError
+from portal.services.errors import InvalidInput, NotFound, PortalError
+from portal.services.validation import MAX_INTEGER
 
 
 class Loader:
@@ -106,6 +108,60 @@ def own_password_first():
         flash(_l("Please choose your own password before you continue."), "info")
         return redirect(url_for("account.index"))
     return None
+
+
+# What no text field may hold: NUL (PostgreSQL refuses it in text) and lone UTF-16
+# surrogates (JSON can write "\ud800"; no database stores one).
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+class UnstorableText(InvalidInput):
+    """Text with a character no database can store."""
+
+    code = "invalid_characters"
+
+
+def refuse_unstorable_input() -> None:
+    """Before every request: an id in the URL beyond the database's integers names nothing
+    (404); the query string, form fields and JSON body must be text a database can store,
+    and JSON no deeper than the parser can take (400 otherwise), before any view or service
+    sees them. (File contents are bytes, not checked here.)"""
+    if request.blueprint != "api":  # the API answers 401 first, then checks (its own hook)
+        refuse_ids_beyond_integers()
+    values = [*request.args.values(), *request.form.values()]
+    forms = ("multipart/form-data", "application/x-www-form-urlencoded")
+    if request.is_json or (request.blueprint == "api" and request.mimetype not in forms):
+        try:
+            body = request.get_json(force=True, silent=True)
+        except RecursionError:
+            raise InvalidInput(_l("The JSON body is nested too deeply.")) from None
+        values += _strings_of(body)
+    if any(UNSTORABLE.search(value) for value in values if isinstance(value, str)):
+        raise UnstorableText(
+            _l("The input contains a character that cannot be stored (NUL or an invalid one).")
+        )
+
+
+def refuse_ids_beyond_integers() -> None:
+    """NotFound for a number in the URL beyond the database's integers: no row has it, and
+    the database would overflow on it."""
+    if any(isinstance(v, int) and v > MAX_INTEGER for v in (request.view_args or {}).values()):
+        raise NotFound()
+
+
+def _strings_of(data: object) -> list[str]:
+    """Every string (keys too) inside a parsed JSON value, without recursion."""
+    strings, stack = [], [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            strings.append(item)
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return strings
 
 
 def refused(error: Exception) -> None:

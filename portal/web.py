@@ -64,6 +64,7 @@ def init_app(app: Flask) -> None:
     presentation.init_app(app)
     app.jinja_env.autoescape = True
 
+    app.before_request(pipeline.refuse_unstorable_input)
     app.before_request(pipeline.own_password_first)
     app.after_request(pipeline.finish)
     app.after_request(_security_headers)

@@ -9,9 +9,9 @@ from sqlalchemy import Select
 from portal.blueprints.api.operations import page_args
 from portal.db import db_session
 from portal.models import User
+from portal.pipeline import refuse_ids_beyond_integers
 from portal.services import access, paging, tokens
-from portal.services.errors import AccessDenied, NotFound, PortalError
-from portal.services.validation import MAX_INTEGER
+from portal.services.errors import AccessDenied, PortalError
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -38,8 +38,7 @@ def _authenticate() -> None:
             _l("Your password was set by an administrator: choose your own in the portal first.")
         )
     g.api_user = user
-    if any(isinstance(v, int) and v > MAX_INTEGER for v in (request.view_args or {}).values()):
-        raise NotFound()  # no row has such an id, and the database would overflow on it
+    refuse_ids_beyond_integers()
 
 
 def api_user() -> User:

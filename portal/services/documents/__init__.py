@@ -49,6 +49,7 @@ from portal.services.documents.reading import (
 )
 from portal.services.errors import Conflict, ValidationFailed
 from portal.services.search import INDEX_DOCUMENT_JOB
+from portal.services.validation import MAX_INTEGER
 
 MAX_NOTE_CHARS = 200_000
 MAX_TITLE = 300
@@ -280,6 +281,9 @@ def append_version(
     the document its data ``categories`` (``data_categories.chosen``) from then on."""
     if not isinstance(base_version, int) or isinstance(base_version, bool):
         raise ValidationFailed(_l("Please check the input."), fields={"base_version": "required"})
+    if not 0 < base_version <= MAX_INTEGER:  # no version has it: someone else's is newer
+        session.refresh(document)
+        raise VersionConflict(document.current_version)
     now = utcnow()
     claimed = session.execute(
         update(Document)

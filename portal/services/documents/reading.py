@@ -16,6 +16,7 @@ from portal.models import (
 )
 from portal.services import access, audit, document_fields
 from portal.services.errors import NotFound
+from portal.services.validation import MAX_INTEGER
 
 
 def get_document(
@@ -148,6 +149,8 @@ def list_versions(session: Session, document: Document) -> list[DocumentVersion]
 
 def get_version(session: Session, document: Document, number: int) -> DocumentVersion:
     """Version ``number`` of a document (already access-checked); NotFound otherwise."""
+    if not isinstance(number, int) or not 0 < number <= MAX_INTEGER:
+        raise NotFound()  # no version has it (and the database's integers end before)
     version = session.scalar(
         select(DocumentVersion).where(
             DocumentVersion.document_id == document.id, DocumentVersion.number == number
