@@ -90,6 +90,7 @@ system-deps:
 	fc-list 2>/dev/null | grep -q NotoNaskhArabic || missing="$$missing fonts-noto-core"; \
 	fc-list 2>/dev/null | grep -q NotoSansEthiopic || missing="$$missing fonts-noto-core"; \
 	command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	[ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
 	pg=$$(ls /etc/postgresql 2>/dev/null | head -n1); \
 	[ -z "$$pg" ] || [ -e /usr/share/postgresql/$$pg/extension/rum.control ] \
 		|| missing="$$missing postgresql-$$pg-rum"; \

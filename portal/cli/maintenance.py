@@ -184,6 +184,21 @@ def index_worker(interval: float, once: bool) -> None:
             time.sleep(interval)
 
 
+def _proxy_settings(proxy_count: int) -> dict:
+    """Waitress behind ``PORTAL_PROXY_COUNT`` proxies: by default it drops X-Forwarded-*
+    from peers it does not trust, so the app would see every client with the proxy's
+    address. It trusts the last ``proxy_count`` entries, as the app's ProxyFix does (the
+    same under any WSGI server); the portal must then be reachable only through them."""
+    if not proxy_count:
+        return {}
+    return {
+        "trusted_proxy": "*",
+        "trusted_proxy_count": proxy_count,
+        "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"},
+        "clear_untrusted_proxy_headers": False,
+    }
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -212,7 +227,10 @@ def serve(host: str, port: int, threads: int) -> None:
 
     pdf.warm_up()
     try:
-        server = create_server(app, host=host, port=port, threads=threads, ident="kim-portal")
+        server = create_server(
+            app, host=host, port=port, threads=threads, ident="kim-portal",
+            **_proxy_settings(app.extensions["portal.settings"].proxy_count),
+        )  # fmt: skip
     except OSError as exc:  # port taken, no permission, unknown host name
         raise click.ClickException(
             f"Adresse {host}:{port} nicht verfügbar / cannot listen on {host}:{port}:"
