@@ -7,6 +7,7 @@ from portal.services import filetypes
 from portal.services.document_fields import LANGUAGE_LEVELS
 
 ROLE_LABELS = {
+    "network_admin": _l("Network administrator"),
     "admin": _l("Administrator"),
     "coordinator": _l("Coordinator"),
     "caseworker": _l("Caseworker"),

@@ -40,8 +40,11 @@ def organisations():
 @bp.route("/organisations/new", methods=["GET", "POST"])
 @bp.route("/organisations/<int:org_id>", methods=["GET", "POST"])
 def organisation(org_id: int | None = None):
-    """Create or edit an organisation."""
+    """Create or edit an organisation (an organisation's administrator: only its own)."""
     org = accounts.get_organisation(db_session(), org_id) if org_id is not None else None
+    if org is not None:
+        access.require_visible(current_user, access.MANAGE_ORGANISATION, org)
+    access.require(current_user, access.MANAGE_ORGANISATION, org)
     form = OrganisationForm(obj=org)
     if form.validate_on_submit():
         with shown_at(form, ValidationFailed, UploadTooLarge):
@@ -65,6 +68,7 @@ def organisation(org_id: int | None = None):
 def organisation_logo(org_id: int):
     """The organisation's letterhead logo, for the preview on its form."""
     org = accounts.get_organisation(db_session(), org_id)
+    access.require_visible(current_user, access.MANAGE_ORGANISATION, org)
     if not org.logo_sha256:
         raise NotFound()
     blob = db_session().get(Blob, org.logo_sha256)
@@ -89,7 +93,8 @@ def _letterhead(form: OrganisationForm) -> accounts.Letterhead:
 @bp.get("/users")
 def users():
     """All users, grouped by organisation."""
-    return render_template("admin/users.html", users=accounts.list_users(db_session()))
+    users = accounts.list_users(db_session(), current_user)
+    return render_template("admin/users.html", users=users)
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -119,7 +124,7 @@ def new_user():
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 def edit_user(user_id: int):
     """Edit a user; deactivation ends their sessions at once."""
-    user = accounts.get_user(db_session(), user_id)
+    user = accounts.get_user(db_session(), user_id, current_user)
     form = _user_form(obj=user)
     del form.password
     if form.validate_on_submit():
@@ -143,7 +148,7 @@ def edit_user(user_id: int):
 @bp.post("/users/<int:user_id>/password")
 def reset_password(user_id: int):
     """Set a new password for a user; their sessions end."""
-    user = accounts.get_user(db_session(), user_id)
+    user = accounts.get_user(db_session(), user_id, current_user)
     form = PasswordResetForm()
     if form.validate_on_submit():
         with shown_at(form, ValidationFailed):
@@ -164,7 +169,7 @@ def reset_password(user_id: int):
 @bp.post("/users/<int:user_id>/tokens/<int:token_id>/revoke")
 def revoke_token(user_id: int, token_id: int):
     """Revoke one of a user's API tokens."""
-    user = accounts.get_user(db_session(), user_id)
+    user = accounts.get_user(db_session(), user_id, current_user)
     if ConfirmForm().validate_on_submit():
         tokens.revoke(db_session(), user, token_id, actor=current_user, ip=client_ip())
         flash(_("The token was revoked."), "success")
@@ -172,10 +177,22 @@ def revoke_token(user_id: int, token_id: int):
 
 
 def _user_form(obj=None) -> UserForm:
+    """The user form, offering only the organisations and roles the admin may give."""
     form = UserForm(obj=obj)
     form.organisation_id.choices = choices(
-        (org.id, org.name) for org in accounts.list_organisations(db_session())
+        (org.id, org.name)
+        for org in accounts.list_organisations(db_session())
+        if access.can(current_user, access.MANAGE_ACCOUNT, access.AccountOf(org.id, "readonly"))
     )
+    form.role.choices = [
+        choice
+        for choice in form.role.choices
+        if access.can(
+            current_user,
+            access.MANAGE_ACCOUNT,
+            access.AccountOf(current_user.organisation_id, choice.value),
+        )
+    ]
     return form
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.models.base import Base, UTCDateTime, utcnow
 from portal.models.org import Organisation
 
-ROLES = ("admin", "coordinator", "caseworker", "readonly")
+ROLES = ("network_admin", "admin", "coordinator", "caseworker", "readonly")
 
 
 class User(Base):

@@ -26,11 +26,22 @@ from datetime import date
 from sqlalchemy import ColumnElement, and_, or_, select, true
 from sqlalchemy.orm import Session
 
-from portal.models import Case, Consent, Document, FollowUp, User, categories, consent_organisations
+from portal.models import (
+    AuditEvent,
+    Case,
+    Consent,
+    Document,
+    FollowUp,
+    User,
+    categories,
+    consent_organisations,
+)
 from portal.models.base import local_today
 from portal.services.errors import AccessDenied, NotFound
 
-MANAGE_ACCOUNTS = "manage_accounts"
+MANAGE_ACCOUNTS = "manage_accounts"  # the administration at all
+MANAGE_ACCOUNT = "manage_account"  # target: AccountOf (a user, as it is or is to be)
+MANAGE_ORGANISATION = "manage_organisation"  # target: an Organisation, None for a new one
 MANAGE_CREDENTIALS = "manage_credentials"  # a user's password and API tokens
 USE_PORTAL = "use_portal"
 CREATE_CASE = "create_case"
@@ -51,6 +62,7 @@ EDIT_FOLLOWUP = "edit_followup"
 READ_NETWORK_STATISTICS = "read_network_statistics"
 READ_SECURITY_LOG = "read_security_log"  # logins and client addresses
 
+ADMIN_ROLES = ("admin", "network_admin")
 WRITER_ROLES = ("caseworker", "coordinator")
 CASE_ROLES = ("caseworker", "coordinator", "readonly")
 
@@ -78,6 +90,18 @@ class ActorOf:
 
     case: Case
     organisation_id: int | None
+
+
+@dataclass(frozen=True)
+class AccountOf:
+    """A user account as the policy sees it: in which organisation, with which role."""
+
+    organisation_id: int | None
+    role: str
+
+    @classmethod
+    def of(cls, user: User) -> AccountOf:
+        return cls(user.organisation_id, user.role)
 
 
 @dataclass(frozen=True)
@@ -267,14 +291,59 @@ def followup_filter(user: User) -> ColumnElement[bool]:
 
 
 def _is_admin(user: User, _target: object | None) -> bool:
-    return user.role in ("admin", SystemActor.role)
+    return user.role in (*ADMIN_ROLES, SystemActor.role)
+
+
+def _runs_the_network(user: User) -> bool:
+    return user.role in ("network_admin", SystemActor.role)
+
+
+def _manages_account(user: User, account: AccountOf) -> bool:
+    """A network administrator (and the server's commands) every account; an
+    organisation's administrator the accounts of that organisation, none a network
+    administrator's: nobody resets the password of, and so becomes, someone elsewhere."""
+    if _runs_the_network(user):
+        return True
+    return (
+        user.role == "admin"
+        and account.organisation_id == user.organisation_id
+        and account.role != "network_admin"
+    )
+
+
+def _manages_organisation(user: User, organisation: object | None) -> bool:
+    """New organisations and other organisations' details: the network administrator; its
+    own letterhead and address: an organisation's administrator."""
+    if _runs_the_network(user):
+        return True
+    return user.role == "admin" and getattr(organisation, "id", None) == user.organisation_id
 
 
 def _manages_credentials(user: User, owner: User | None) -> bool:
-    """Everyone their own password and API tokens; administrators everyone's."""
+    """Everyone their own password and API tokens; administrators those of the accounts
+    they manage."""
     if owner is None:
         return False
-    return (user.id is not None and user.id == owner.id) or _is_admin(user, owner)
+    if user.id is not None and user.id == owner.id:
+        return True
+    return _manages_account(user, AccountOf.of(owner))
+
+
+def security_log_filter(user: User) -> ColumnElement[bool]:
+    """SQL condition on AuditEvent: the security log ``user`` reads (an organisation's
+    administrator: what its own members did)."""
+    if _runs_the_network(user):
+        return true()
+    return AuditEvent.organisation_id == user.organisation_id
+
+
+def account_filter(user: User) -> ColumnElement[bool]:
+    """SQL condition on User: the accounts ``user`` manages."""
+    if _runs_the_network(user):
+        return true()
+    if user.role != "admin":
+        return ~true()
+    return and_(User.organisation_id == user.organisation_id, User.role != "network_admin")
 
 
 def _uses_portal(user: User, _target: object | None) -> bool:
@@ -426,6 +495,8 @@ def _is_coordinator(user: User, _target: object | None) -> bool:
 
 _RULES = {
     MANAGE_ACCOUNTS: _is_admin,
+    MANAGE_ACCOUNT: _manages_account,
+    MANAGE_ORGANISATION: _manages_organisation,
     MANAGE_CREDENTIALS: _manages_credentials,
     USE_PORTAL: _uses_portal,
     WORK_WITH_CASES: _works_with_cases,

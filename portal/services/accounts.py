@@ -65,7 +65,7 @@ def save_organisation(
 
     ``letterhead`` (None: unchanged) sets the contact line and the logo of printouts.
     """
-    access.require(actor, access.MANAGE_ACCOUNTS)
+    access.require(actor, access.MANAGE_ORGANISATION, org)
     name = " ".join(name.split())
     errors = {}
     if not name:
@@ -146,17 +146,22 @@ def _image_type(path) -> str | None:
         return None
 
 
-def list_users(session: Session) -> list[User]:
-    """All users, by organisation and name."""
+def list_users(session: Session, actor: User) -> list[User]:
+    """The users ``actor`` manages, by organisation and name."""
     return list(
-        session.scalars(select(User).join(User.organisation).order_by(Organisation.name, User.name))
+        session.scalars(
+            select(User)
+            .join(User.organisation)
+            .where(access.account_filter(actor))
+            .order_by(Organisation.name, User.name)
+        )
     )
 
 
-def get_user(session: Session, user_id: int) -> User:
-    """The user with ``user_id``; NotFound otherwise."""
+def get_user(session: Session, user_id: int, actor: User) -> User:
+    """The user with ``user_id``, if ``actor`` manages their account; NotFound otherwise."""
     user = session.get(User, user_id)
-    if user is None:
+    if user is None or not access.can(actor, access.MANAGE_ACCOUNT, access.AccountOf.of(user)):
         raise NotFound()
     return user
 
@@ -181,7 +186,7 @@ def create_user(
     """Create an active user after checking e-mail, role and the password rule. The
     password is someone else's choice (``chosen_by_user`` only for demo accounts): the
     user must change it at the first login."""
-    access.require(actor, access.MANAGE_ACCOUNTS)
+    access.require(actor, access.MANAGE_ACCOUNT, access.AccountOf(organisation.id, role))
     email = normalise_email(email)
     _check_user_fields(session, email=email, name=name, role=role)
     check_password_rule(password, user_inputs=[email, name, organisation.name])
@@ -220,10 +225,11 @@ def update_user(
     (reactivating does not bring old tokens back); a new role or organisation ends
     the sessions.
     """
-    access.require(actor, access.MANAGE_ACCOUNTS)
+    access.require_visible(actor, access.MANAGE_ACCOUNT, access.AccountOf.of(user))
+    access.require(actor, access.MANAGE_ACCOUNT, access.AccountOf(organisation.id, role))
     email = normalise_email(email)
     _check_user_fields(session, email=email, name=name, role=role, user=user)
-    if user.id == actor.id and (not active or role != "admin"):
+    if user.id == actor.id and (not active or role != actor.role):
         raise ValidationFailed(
             _l("You cannot deactivate or demote your own account."), fields={"active": "self"}
         )

@@ -120,7 +120,10 @@ def security_events(who: Requester) -> Select:
     access.require(who.user, access.READ_SECURITY_LOG)
     return (
         select(AuditEvent)
-        .where(or_(AuditEvent.ip != "", AuditEvent.case_id.is_(None)))
+        .where(
+            or_(AuditEvent.ip != "", AuditEvent.case_id.is_(None)),
+            access.security_log_filter(who.user),
+        )
         .order_by(AuditEvent.id.desc())
     )
 

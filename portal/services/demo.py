@@ -46,7 +46,7 @@ ORGANISATIONS = [
 
 # (e-mail, full name, organisation index, role)
 USERS = [
-    ("admin@rietberg.example", "Petra Vogelsang", 0, "admin"),
+    ("admin@rietberg.example", "Petra Vogelsang", 0, "network_admin"),
     ("koordination@kreis-guetersloh.example", "Dr. Miriam Özdemir", 1, "coordinator"),
     ("s.hoffmann@rietberg.example", "Sabine Hoffmann", 0, "caseworker"),
     ("j.becker@rietberg.example", "Jonas Becker", 0, "readonly"),

@@ -20,8 +20,9 @@ TOO_EASY = "Dieses Passwort ist zu leicht zu erraten"
 
 @pytest.fixture
 def admin(make_org, make_user) -> User:
+    """The network's administrator (an organisation's own: ``test_account_policy``)."""
     return make_user(
-        role="admin", org=make_org(name="Stadt Rietberg"), email="admin@rietberg.example"
+        role="network_admin", org=make_org(name="Stadt Rietberg"), email="admin@rietberg.example"
     )
 
 
@@ -190,7 +191,7 @@ def test_admin_forms_avoid_deprecated_select_choices(client, admin_auth, admin):
     assert [str(w.message) for w in caught if "choices" in str(w.message)] == []
     page = client.get(f"/admin/users/{admin.id}").text
     assert f'<option selected value="{admin.organisation_id}">Stadt Rietberg</option>' in page
-    assert '<option selected value="admin">Administration</option>' in page
+    assert '<option selected value="network_admin">Netzwerk-Administration</option>' in page
 
 
 # ---------------------------------------------------------------- users
@@ -360,7 +361,7 @@ def test_admin_cannot_deactivate_or_demote_themselves(client, db, admin_auth, ad
     assert response.status_code == 422
     assert "Sie können Ihr eigenes Konto nicht deaktivieren oder herabstufen." in response.text
     fresh(db).refresh(admin)
-    assert admin.active is True and admin.role == "admin"
+    assert admin.active is True and admin.role == "network_admin"
     assert client.get("/admin/users").status_code == 200  # still logged in, still admin
 
 

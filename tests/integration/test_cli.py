@@ -270,7 +270,7 @@ def test_seed_demo_is_idempotent_and_its_logins_work(app, runner, db):
         assert response.status_code == 302, f"demo login {email} does not work"
         assert browser.get("/").status_code == 200
         roles.add(label.split(",")[0])
-    assert {"admin", "coordinator", "caseworker", "readonly"} <= roles
+    assert {"network_admin", "coordinator", "caseworker", "readonly"} <= roles
 
 
 # ---------------------------------------------------------------- audit-verify

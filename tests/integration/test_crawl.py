@@ -28,7 +28,7 @@ MAX_PAGES = 1000  # per login; reaching it fails, so that a link explosion is se
 MAX_QUERY_VARIANTS = 6  # per path: pagination, filters, facets and a search per case
 MAX_PRINTS = 2  # per printout route and login: WeasyPrint takes its time (test_printing)
 SEARCH_WORD = "Integrationskurs"  # typed into empty search fields; in many demo documents
-MIN_PAGES = {"admin": 15, "coordinator": 60, "readonly": 80, "caseworker": 100}
+MIN_PAGES = {"network_admin": 15, "coordinator": 60, "readonly": 80, "caseworker": 100}
 NOT_GET = {"/logout", "/language"}  # POST-only; following them would only test the 405
 # Written by reading on purpose (audit trail, sessions), or by the logins themselves.
 WRITTEN_BY_READING = {

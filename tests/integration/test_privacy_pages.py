@@ -207,7 +207,7 @@ def test_addresses_are_in_the_administrators_security_log_only(app, db, setup, m
     address = {"REMOTE_ADDR": "198.51.100.23"}
     assert clients["stadt"].get(f"/cases/{case.id}", environ_base=address).status_code == 200
     admin = app.test_client()
-    Auth(admin).login(make_user(role="admin").email)
+    Auth(admin).login(make_user(role="network_admin").email)
     log = admin.get("/admin/security")
     assert log.status_code == 200
     assert "198.51.100.23" in log.text and "angemeldet" in log.text

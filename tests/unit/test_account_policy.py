@@ -12,7 +12,7 @@ from sqlalchemy import select
 from portal.models import Case, Document
 from portal.models.base import local_today
 from portal.services import access, accounts, consents, tokens
-from portal.services.errors import AccessDenied
+from portal.services.errors import AccessDenied, NotFound
 from tests.conftest import TEST_PASSWORD
 
 NEW_PASSWORD = "Kanalufer-Lindenblatt-Ems-9"
@@ -27,17 +27,54 @@ def test_only_admins_and_the_system_set_up_organisations_and_users(db, make_user
             db, actor=caseworker, email="neu@example.org", name="Neu", role="admin",
             organisation=caseworker.organisation, password=NEW_PASSWORD,
         )  # fmt: skip
-    with pytest.raises(AccessDenied):
+    with pytest.raises(NotFound):  # no account is a caseworker's to manage
         accounts.update_user(
             db, caseworker, actor=caseworker, email=caseworker.email, name=caseworker.name,
             organisation=caseworker.organisation, role="admin", active=True,
         )  # fmt: skip
-    assert accounts.save_organisation(db, actor=admin, name="Caritas", kind="wohlfahrtsverband")
+    with pytest.raises(AccessDenied):  # an organisation's administrator: not a new one
+        accounts.save_organisation(db, actor=admin, name="Caritas", kind="wohlfahrtsverband")
+    network = make_user(role="network_admin")
+    assert accounts.save_organisation(db, actor=network, name="Caritas", kind="wohlfahrtsverband")
     assert accounts.save_organisation(db, actor=access.SYSTEM, name="Diakonie", kind="sonstige")
 
 
+def test_an_organisations_administrator_manages_its_own_accounts_only(db, make_user, make_org):
+    """Nobody resets the password of, and so becomes, someone in another organisation;
+    only a network administrator manages every account, and makes network administrators."""
+    admin = make_user(role="admin")
+    own, elsewhere = make_user(org=admin.organisation), make_user()
+    network = make_user(role="network_admin", org=admin.organisation)
+    for target in (elsewhere, network):
+        with pytest.raises(AccessDenied):
+            accounts.set_password(db, target, NEW_PASSWORD, actor=admin)
+        with pytest.raises(NotFound):
+            accounts.get_user(db, target.id, admin)
+    with pytest.raises(AccessDenied):  # nor moved into another organisation
+        accounts.update_user(
+            db, own, actor=admin, email=own.email, name=own.name,
+            organisation=elsewhere.organisation, role=own.role, active=True,
+        )  # fmt: skip
+    for role, organisation in (("network_admin", admin.organisation),
+                               ("caseworker", elsewhere.organisation)):  # fmt: skip
+        with pytest.raises(AccessDenied):
+            accounts.create_user(
+                db, actor=admin, email=f"{role}@example.org", name="Neu", role=role,
+                organisation=organisation, password=NEW_PASSWORD,
+            )  # fmt: skip
+    accounts.set_password(db, own, NEW_PASSWORD, actor=admin)
+    assert {u.id for u in accounts.list_users(db, admin)} == {admin.id, own.id}
+    assert {u.id for u in accounts.list_users(db, network)} >= {admin.id, own.id, elsewhere.id}
+    accounts.set_password(db, elsewhere, NEW_PASSWORD, actor=network)
+    accounts.create_user(
+        db, actor=network, email="netz@example.org", name="Netz", role="network_admin",
+        organisation=elsewhere.organisation, password=NEW_PASSWORD,
+    )  # fmt: skip
+
+
 def test_passwords_and_tokens_are_their_owners_and_the_admins(db, make_user):
-    owner, colleague, admin = make_user(), make_user(), make_user(role="admin")
+    owner, colleague = make_user(), make_user()
+    admin = make_user(role="admin", org=owner.organisation)
     token, _plain = tokens.create(db, owner, name="Fachverfahren", actor=owner)
     with pytest.raises(AccessDenied):
         tokens.create(db, owner, name="fremd", actor=colleague)
