@@ -73,7 +73,7 @@ def test_login_page_passes_axe(axe_page, axe, make_user):
 def test_signed_in_pages_pass_axe(axe_page, axe, make_user, make_org):
     org = make_org(name="Stadt Rietberg", kind="kommune")
     make_org(name="Caritasverband Gütersloh", kind="wohlfahrtsverband")
-    admin = make_user(role="admin", org=org, name="Petra Verwaltung")
+    admin = make_user(role="network_admin", org=org, name="Petra Verwaltung")
     make_user(role="caseworker", org=org, name="Sven Hoffmann")
     page = axe_page
     page.goto("/login")
