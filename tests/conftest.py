@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 from click.testing import CliRunner
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, delete, text
 from sqlalchemy.engine import make_url
 
 from portal import create_app
@@ -319,3 +319,13 @@ class Auth:
 def auth(client) -> Auth:
     """Login helper bound to ``client``."""
     return Auth(client)
+
+
+def index_jobs_done(db) -> None:
+    """Remove the queued index jobs, for tests that indexed by hand what the worker would
+    have: search leaves cases with pending index jobs out of partners' searches."""
+    from portal.models import OutboxJob
+    from portal.services.search import INDEX_CASE_JOB, INDEX_DOCUMENT_JOB
+
+    db.execute(delete(OutboxJob).where(OutboxJob.kind.in_((INDEX_CASE_JOB, INDEX_DOCUMENT_JOB))))
+    db.commit()

@@ -710,7 +710,8 @@ def test_deactivated_users_token_gets_401(app, build, make_token):
         user = s.users[who]
         if who == "B-caseworker":  # through the admin service: also revokes the tokens
             accounts.update_user(
-                s.db, user, actor=s.users["admin"], email=user.email, name=user.name,
+                s.db, user, actor=s.users.make_user(role="network_admin", org=s.orgs["C"]),
+                email=user.email, name=user.name,
                 organisation=user.organisation, role=user.role, active=False,
             )  # fmt: skip
         else:  # only the flag: the token is still unrevoked, the inactive user must not pass

@@ -13,6 +13,7 @@ from portal.services import consents, documents, search
 from portal.services.audit import Requester
 from portal.services.errors import InvalidInput
 from portal.services.search.backend import SearchQuery
+from tests.conftest import index_jobs_done
 
 
 @pytest.fixture
@@ -35,6 +36,7 @@ def world(db, backend, make_user, make_case, make_note):
     notes = [make_note(stadt, case, title=t, text=x, visibility=v) for t, x, v in texts]
     for note in notes:
         search.index_document(db, backend, note.id)
+    index_jobs_done(db)
     return stadt, caritas, case, notes
 
 
@@ -76,6 +78,7 @@ def test_other_organisation_finds_nothing_until_consent_and_never_internal(db, b
     consents.record(db, stadt, case, organisation_ids=[caritas.organisation_id])
     db.commit()
     search.index_case(db, backend, case.id)
+    index_jobs_done(db)
     assert _titles(db, backend, caritas, "Räume") == {"Wohnungssuche"}
     assert _titles(db, backend, caritas, "Quellenwasser") == set()
     assert _titles(db, backend, stadt, "Quellenwasser") == {"Intern"}

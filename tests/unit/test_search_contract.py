@@ -18,6 +18,7 @@ from portal.services import access, consents, search
 from portal.services.audit import Requester
 from portal.services.search import make_backend
 from portal.services.search.backend import IndexEntry, SearchQuery
+from tests.conftest import index_jobs_done
 from tests.search_oracle import evaluate
 
 BACKENDS = ["tantivy", "whoosh", "postgres"]
@@ -374,6 +375,7 @@ def test_consent_windows_are_exact_at_every_instant(
     ]  # fmt: skip
     search.index_case(db, service_backend, case.id)
     search.index_case(db, service_backend, other.id)
+    index_jobs_done(db)
     entries = [e for note in notes for e in search.entries_for(db, note)]
 
     def check(day: int, visible: set[str]) -> None:
@@ -413,6 +415,7 @@ def test_consents_in_force_from_recording_share_tokens_and_stay_exact(
     db.commit()
     for case in (first, second):
         search.index_case(db, service_backend, case.id)
+    index_jobs_done(db)
     entries = [e for note in notes for e in search.entries_for(db, note)]
     assert len({token for e in entries for token in e.acl if token.startswith("o")}) == 1
 
