@@ -136,7 +136,7 @@ def attach_signed_scan(
         extraction="pending",
     )
     version.blob_sha256, version.filename = documents.store_file(
-        session, upload, ctx, accepted=SCAN_TYPES
+        session, upload, ctx.for_case(document.case_id), accepted=SCAN_TYPES
     )
     return documents.append_version(
         session, actor, document, version, printed.number, "update", ip, document.data_categories

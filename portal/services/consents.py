@@ -58,7 +58,9 @@ def record(
         organisations=organisations,
     )
     if form is not None and ctx is not None:
-        consent.form_blob_sha256, consent.form_filename = documents.store_file(session, form, ctx)
+        consent.form_blob_sha256, consent.form_filename = documents.store_file(
+            session, form, ctx.for_case(case.id)
+        )
     case.consents.append(consent)
     session.flush()
     outbox.enqueue(session, INDEX_CASE_JOB, case.id)  # new acl tokens

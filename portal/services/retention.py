@@ -31,7 +31,7 @@ from portal.models import (
 from portal.models.base import local_date, local_today
 from portal.models.retention import DeletionCertificate
 from portal.services import access, audit, outbox
-from portal.services.documents import EXTRACT_JOB
+from portal.services.documents import EXTRACT_JOB, case_owner
 from portal.services.search import INDEX_CASE_JOB
 from portal.services.storage import BlobStore
 
@@ -153,6 +153,13 @@ def _purge(
     session.add(certificate)
     session.flush()
     report.certificate_id = certificate.id
+    # What failed uploads of the cases left in the store (no row names it) goes at once;
+    # the files of the rows deleted here go once this is committed.
+    deleted = set(report.blobs_deleted)
+    for case_id in report.case_ids:
+        store.release_owner(
+            case_owner(case_id), lambda sha256: sha256 in deleted or _recorded(session, sha256)
+        )
     for case_id in {d.case_id for d in docs} | set(report.case_ids):
         outbox.enqueue(session, INDEX_CASE_JOB, case_id)  # drop from the search index
     for case_id in report.case_ids:
@@ -204,6 +211,10 @@ def _delete_case(session: Session, case: Case, report: PurgeReport) -> set[str]:
     report.case_ids.append(case.id)
     report.counts["cases"] += 1
     return blobs
+
+
+def _recorded(session: Session, sha256: str) -> bool:
+    return session.get(Blob, sha256) is not None
 
 
 def _referenced(session: Session, sha256: str) -> bool:

@@ -10,6 +10,7 @@ import hashlib
 import os
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -49,13 +50,14 @@ class BlobStore:
         self.root = Path(root)
         self.tmp = self.root / "tmp"
 
-    def stage(self, stream: BinaryIO, max_bytes: int) -> StagedFile:
-        """Copy ``stream`` to a temporary file in chunks, hashing as it goes.
+    def stage(self, stream: BinaryIO, max_bytes: int, owner: str = "") -> StagedFile:
+        """Copy ``stream`` to a temporary file in chunks, hashing as it goes; ``owner``
+        (``case-12``) is in its name, for ``release_owner``.
 
         Raises UploadTooLarge (leaving nothing behind) past ``max_bytes``.
         """
         self.tmp.mkdir(parents=True, exist_ok=True)
-        path = self.tmp / f"upload-{secrets.token_hex(16)}"
+        path = self.tmp / f"upload-{owner}{'-' if owner else ''}{secrets.token_hex(16)}"
         digest = hashlib.sha256()
         size = 0
         try:
@@ -75,8 +77,15 @@ class BlobStore:
             raise
         return StagedFile(path, digest.hexdigest(), size)
 
-    def commit(self, staged: StagedFile) -> None:
-        """Move a staged file into the store by an atomic rename; an identical blob is kept."""
+    def commit(self, staged: StagedFile, owner: str = "") -> None:
+        """Move a staged file into the store by an atomic rename; an identical blob is kept.
+        The ``owner`` is noted first (``owners/case-12/<sha256>``): should the request
+        fail after the rename, no database row names the file, and ``release_owner``
+        still finds it."""
+        if owner:
+            noted = self.root / OWNERS / owner
+            noted.mkdir(parents=True, exist_ok=True)
+            (noted / staged.sha256).touch()
         target = self.path(staged.sha256)
         if target.exists():
             staged.discard()
@@ -114,6 +123,28 @@ class BlobStore:
     def delete(self, sha256: str) -> None:
         """Remove a blob (no longer referenced by any version)."""
         self.path(sha256).unlink(missing_ok=True)
+
+    def release_owner(self, owner: str, recorded: Callable[[str], bool]) -> list[str]:
+        """Remove what uploads for ``owner`` left behind: its staged files, and the stored
+        files of its uploads that the database does not record (``recorded``: whether it
+        does, or will remove them itself); forget the owner. The hashes removed."""
+        for path in self.tmp.glob(f"upload-{owner}-*"):
+            path.unlink(missing_ok=True)
+        noted = self.root / OWNERS / owner
+        if not noted.is_dir():
+            return []
+        removed = []
+        for mark in noted.iterdir():
+            if _SHA256.match(mark.name) and not recorded(mark.name):
+                self.delete(mark.name)
+                removed.append(mark.name)
+            mark.unlink(missing_ok=True)
+        noted.rmdir()
+        return sorted(removed)
+
+
+# Below the store's root: which owner's uploads each blob came from (see ``commit``).
+OWNERS = "owners"
 
 
 def _fsync_dir(path: Path) -> None:

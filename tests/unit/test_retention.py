@@ -140,3 +140,32 @@ def test_erasure_request_uses_the_same_path_and_needs_the_lead(db, app, closed_c
     db.commit()
     assert db.get(DeletionCertificate, report.certificate_id).reason == "erasure_request"
     assert _count(db, Case) == 0
+
+
+def test_erasure_removes_what_failed_uploads_of_the_case_left(db, app, closed_case, save_ctx):
+    """A request that died after storing its file (no row names it) and one that died
+    while receiving it: the case's erasure removes both files at once, not a grace period
+    later; a file another case also holds stays."""
+    worker, case = closed_case
+    store = app.extensions["portal.blobs"]
+    owner = documents.case_owner(case.id)
+    orphan = store.stage(io.BytesIO(b"Nie gespeichert: Kontoauszug"), 1024, owner)
+    store.commit(orphan, owner)
+    half = store.tmp / f"upload-{owner}-abgebrochen"
+    half.write_bytes(b"halb empfangen")
+    other = cases.create_case(db, worker, person={"given_name": "Ana", "family_name": "Lopes"})
+    shared = documents.Upload(io.BytesIO(b"Gemeinsame Anlage"), "anlage.txt")
+    for target in (case, other):
+        content = documents.Content(upload=shared)
+        documents.create_document(
+            db, worker, target, doc_type="file", title="Anlage", content=content, ctx=save_ctx
+        )
+        shared.stream.seek(0)
+    db.commit()
+    shared_sha = db.scalar(select(Blob.sha256).where(Blob.size == len(b"Gemeinsame Anlage")))
+    assert store.exists(orphan.sha256) and half.exists()
+    retention.erase_case(db, store, worker, case)
+    db.commit()
+    assert not store.exists(orphan.sha256) and not half.exists()
+    assert store.exists(shared_sha)  # the other case's file too
+    assert not (store.root / "owners" / owner).exists()

@@ -73,7 +73,7 @@ def test_consents_get_the_day_they_were_recorded(app, db, make_user, make_case):
     assert [o.id for o in consent.organisations] == [partner.organisation_id]
 
 
-def test_existing_documents_and_consents_get_data_categories(app, db, make_user, make_case):
+def test_existing_documents_and_consents_get_data_categories(app, db, make_user, save_ctx):
     """Migration 0009: an assessment the categories of its filled-in sections, other
     documents their case's focus areas that are data categories; a consent recorded
     without categories releases all but health."""
@@ -84,14 +84,14 @@ def test_existing_documents_and_consents_get_data_categories(app, db, make_user,
     )  # fmt: skip
     note = documents.create_document(
         db, worker, case, doc_type="note", title="Vermerk", categories=[],
-        content=documents.Content(text="Text."), ctx=None,
+        content=documents.Content(text="Text."), ctx=save_ctx,
     )  # fmt: skip
     assessment = documents.create_document(
         db, worker, case, doc_type="assessment", title="Bestandsaufnahme",
-        content=documents.Content(fields={"family": "Zwei Kinder"}), ctx=None,
+        content=documents.Content(fields={"family": "Zwei Kinder"}), ctx=save_ctx,
     )  # fmt: skip
     documents.add_version(
-        db, worker, assessment, base_version=1, ctx=None,
+        db, worker, assessment, base_version=1, ctx=save_ctx,
         content=documents.Content(fields={"housing": "WG"}),
     )  # fmt: skip
     unnamed = consents.record(db, worker, case, organisation_ids=[partner.organisation_id])

@@ -104,8 +104,7 @@ def test_identical_uploads_are_stored_once(db, app, worker_case):
     _d2, v2 = _upload(db, app, *worker_case, data, "b.txt")
     assert v1.blob_sha256 == v2.blob_sha256
     store = app.extensions["portal.blobs"]
-    blob_files = [p for p in store.root.rglob("*") if p.is_file() and store.tmp not in p.parents]
-    assert len(blob_files) == 1
+    assert [sha256 for sha256, _path in store.iter_blobs()] == [v1.blob_sha256]
 
 
 @pytest.mark.parametrize(

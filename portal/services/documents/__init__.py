@@ -29,6 +29,7 @@ from portal.services.documents.files import (
     EXTRACT_JOB,
     SaveContext,
     Upload,
+    case_owner,
     extract_version_text,
     sanitise_filename,
     store_file,
@@ -54,13 +55,33 @@ from portal.services.validation import MAX_INTEGER
 MAX_NOTE_CHARS = 200_000
 MAX_TITLE = 300
 __all__ = [
-    "EXTRACT_JOB", "MAX_NOTE_CHARS", "MAX_TITLE", "Content", "PartialAssessment", "SaveContext",
+    "EXTRACT_JOB",
+    "MAX_NOTE_CHARS",
+    "MAX_TITLE",
+    "Content",
+    "PartialAssessment",
+    "SaveContext",
     "Upload",
-    "VersionConflict", "add_version", "append_version", "as_read", "categories_shown",
+    "VersionConflict",
+    "add_version",
+    "append_version",
+    "as_read",
+    "case_owner",
+    "categories_shown",
     "content_hash",
-    "create_document", "extract_version_text", "get_document", "get_version", "list_documents",
-    "list_versions", "read_diff", "read_document", "read_file", "read_version", "restore",
-    "sanitise_filename", "store_file",
+    "create_document",
+    "extract_version_text",
+    "get_document",
+    "get_version",
+    "list_documents",
+    "list_versions",
+    "read_diff",
+    "read_document",
+    "read_file",
+    "read_version",
+    "restore",
+    "sanitise_filename",
+    "store_file",
 ]  # fmt: skip
 
 
@@ -116,7 +137,7 @@ def create_document(
         errors["visibility"] = "invalid"
     if errors:
         raise ValidationFailed(_l("Please check the input."), fields=errors)
-    version = _new_version(session, actor, doc_type, title, content, ctx, comment)
+    version = _new_version(session, actor, doc_type, title, content, ctx.for_case(case.id), comment)
     if categories is None and doc_type != "assessment":
         categories = data_categories.propose(
             doc_type, version.title, case.focus_areas, version.fields
@@ -158,7 +179,13 @@ def add_version(
     ``categories``: the document's data categories from now on (None: unchanged)."""
     current = require_editable(session, actor, document)
     version = _new_version(
-        session, actor, document.type, title or document.title, content, ctx, comment
+        session,
+        actor,
+        document.type,
+        title or document.title,
+        content,
+        ctx.for_case(document.case_id),
+        comment,
     )
     if document.type == "agreement":
         goals.require_change_rights(actor, document, current, version.title, version.fields)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 from typing import BinaryIO
 
@@ -40,12 +40,26 @@ class Upload:
     filename: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class SaveContext:
-    """Where uploads go and how large they may be."""
+    """Where uploads go and how large they may be; for which case (``for_case``: its
+    erasure removes what a failed upload left in the store)."""
 
     store: BlobStore
     max_upload_bytes: int
+    case_id: int | None = None
+
+    def for_case(self, case_id: int) -> SaveContext:
+        return replace(self, case_id=case_id)
+
+    @property
+    def owner(self) -> str:
+        return "" if self.case_id is None else case_owner(self.case_id)
+
+
+def case_owner(case_id: int) -> str:
+    """The blob store's name for a case's uploads (``BlobStore.release_owner``)."""
+    return f"case-{case_id}"
 
 
 def sanitise_filename(name: str, media_type: str) -> str:
@@ -80,7 +94,7 @@ def store_file(
 
     ``accepted`` narrows the supported types (e.g. scans: PDF and images).
     """
-    staged = ctx.store.stage(upload.stream, ctx.max_upload_bytes)
+    staged = ctx.store.stage(upload.stream, ctx.max_upload_bytes, ctx.owner)
     try:
         media_type = filetypes.detect(staged.path)
         if accepted and media_type not in accepted:
@@ -88,7 +102,7 @@ def store_file(
             raise filetypes.UnsupportedFile(
                 _l("This file type is not accepted here. Allowed: %(types)s.", types=names)
             )
-        ctx.store.commit(staged)
+        ctx.store.commit(staged, ctx.owner)
     finally:
         staged.discard()
     blob = {"sha256": staged.sha256, "size": staged.size, "media_type": media_type,
