@@ -68,7 +68,7 @@ def test_json_nested_beyond_reason_is_refused(client, make_token, lead, case):
     assert response.status_code == 400
 
 
-@pytest.mark.parametrize("number", [2**31, 2**63, 10**30])
+@pytest.mark.parametrize("number", [2**31 - 1, 2**31, 2**63, 10**30])
 def test_numbers_beyond_the_databases_integers_are_refused(client, make_token, lead, case, number):
     api = _api(client, make_token, lead)
     note = api("POST", f"/api/v1/cases/{case.id}/documents",

@@ -308,7 +308,7 @@ def append_version(
     the document its data ``categories`` (``data_categories.chosen``) from then on."""
     if not isinstance(base_version, int) or isinstance(base_version, bool):
         raise ValidationFailed(_l("Please check the input."), fields={"base_version": "required"})
-    if not 0 < base_version <= MAX_INTEGER:  # no version has it: someone else's is newer
+    if not 0 < base_version < MAX_INTEGER:  # none has it (nor can have a next): not current
         session.refresh(document)
         raise VersionConflict(document.current_version)
     now = utcnow()
