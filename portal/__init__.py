@@ -26,6 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
     # secrets: readable by the portal's own user only (files 0600, directories 0700).
     os.umask(0o077)
     settings = Settings.from_overrides(config)
+    settings.close_directories()
     created_secrets = settings.ensure_secrets()
     app = Flask(
         __name__,

@@ -65,6 +65,14 @@ class Settings:
         if self.language not in LANGUAGES:
             raise ValueError(f"PORTAL_LANGUAGE must be 'de' or 'en', not {self.language!r}")
 
+    def close_directories(self) -> None:
+        """Make the data and index directories the portal's user's alone (0700), also
+        those an older version created readable for everyone: what is in them (database,
+        uploads, keys, the index of every text) then is too."""
+        for directory in (self.data_dir, self.search_index):
+            if directory.is_dir() and directory.stat().st_uid == os.geteuid():
+                directory.chmod(0o700)
+
     def ensure_secrets(self) -> set[str]:
         """Fill missing secrets from files in the data directory, generating them once;
         return the names of those generated now."""

@@ -52,3 +52,15 @@ def test_what_the_portal_writes_is_its_users_alone(tmp_path):
     for path in written:
         mode = stat.S_IMODE(path.stat().st_mode)
         assert mode & 0o077 == 0, (path, oct(mode))
+
+
+def test_directories_an_older_version_left_open_are_closed(tmp_path):
+    """Data and index directories created readable for everyone (umask 022, before the
+    portal set its own) are the portal's user's alone after the next start."""
+    data, index = tmp_path / "data", tmp_path / "index"
+    for directory in (data, index):
+        directory.mkdir(mode=0o755)
+        directory.chmod(0o755)
+    (data / "portal.db").write_bytes(b"")
+    Settings(data_dir=data, search_index=index).close_directories()
+    assert [stat.S_IMODE(d.stat().st_mode) for d in (data, index)] == [0o700, 0o700]
