@@ -94,7 +94,7 @@ def requires(action: str):
 # What a user whose password someone else set may open before choosing their own.
 OWN_ACCOUNT_ENDPOINTS = frozenset(
     {"account.index", "account.change_password", "auth.login", "auth.logout",
-     "main.set_language", "main.health", "static"}
+     "main.set_language", "main.health_live", "main.health_ready", "static"}
 )  # fmt: skip
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
 from portal.config import LANGUAGES
 from portal.db import db_session
 from portal.http import safe_local_path
-from portal.services import access, cases, followups
+from portal.services import access, cases, followups, health
 from portal.services.cases import CaseQuery
 
 bp = Blueprint("main", __name__)
@@ -47,6 +47,24 @@ def set_language():
 
 
 @bp.get("/health")
-def health():
-    """Liveness probe for load balancers: answers without touching the database."""
+@bp.get("/health/live")
+def health_live():
+    """Liveness probe: the process answers (without touching the database)."""
     return {"status": "ok"}
+
+
+@bp.get("/health/ready")
+def health_ready():
+    """Readiness probe: 200 when the portal can serve, 503 with what fails otherwise."""
+    checks = health.readiness(
+        current_app.extensions["portal.db"],
+        current_app.extensions["portal.search"],
+        current_app.extensions["portal.settings"].data_dir,
+        health.Thresholds(),
+    )
+    ready = all(check.ok for check in checks.values())
+    body = {
+        "status": "ready" if ready else "not_ready",
+        "checks": {name: {"ok": c.ok, **c.detail} for name, c in checks.items()},
+    }
+    return body, 200 if ready else 503
