@@ -52,6 +52,8 @@ class Settings:
     )
     # Client addresses in the audit trail are removed after this many days (portal purge).
     audit_address_days: int = field(default_factory=lambda: int(_env("AUDIT_ADDRESS_DAYS", "90")))
+    # The access log's lines (standard error): "text" (key=value) or "json".
+    log_format: str = field(default_factory=lambda: _env("LOG_FORMAT", "text"))
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     login_max_failures: int = 10

@@ -18,7 +18,10 @@ login counts towards the lock). Views never commit or roll back.
 
 from __future__ import annotations
 
+import logging
 import re
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,7 +35,7 @@ from portal import jobs
 from portal.db import db_session
 from portal.forms.errors import attach_service_errors
 from portal.http import requester
-from portal.services import access, agreements, cases, documents, followups
+from portal.services import access, agreements, audit, cases, documents, followups
 from portal.services.errors import InvalidInput, NotFound, PortalError
 from portal.services.validation import MAX_INTEGER
 
@@ -110,6 +113,9 @@ def own_password_first():
     return None
 
 
+access_log = logging.getLogger("portal.access")
+REQUEST_ID_FORMAT = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
 # What no text field may hold: NUL (PostgreSQL refuses it in text) and lone UTF-16
 # surrogates (JSON can write "\ud800"; no database stores one).
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -119,6 +125,39 @@ class UnstorableText(InvalidInput):
     """Text with a character no database can store."""
 
     code = "invalid_characters"
+
+
+def begin_request() -> None:
+    """First of all: the request's id (a proxy's ``X-Request-ID`` when it is a plain token,
+    else a new one), for the access log, the audit events and the answer's header."""
+    given = request.headers.get("X-Request-ID", "")
+    g.request_id = given if REQUEST_ID_FORMAT.fullmatch(given) else uuid.uuid4().hex
+    g.request_started = time.perf_counter()
+    audit.REQUEST_ID.set(g.request_id)
+
+
+def log_request(response):
+    """Last of all: the request's id in the answer, and one line in the access log (method,
+    route template, status, duration, request id, user id: never names, queries or
+    contents)."""
+    request_id = g.get("request_id")
+    if request_id is None:
+        return response
+    response.headers["X-Request-ID"] = request_id
+    user = g.get("api_user") or (current_user if current_user.is_authenticated else None)
+    access_log.info(
+        "request",
+        extra={"access": {
+            "method": request.method,
+            "route": request.url_rule.rule if request.url_rule else "-",
+            "status": response.status_code,
+            "ms": round((time.perf_counter() - g.request_started) * 1000, 1),
+            "request_id": request_id,
+            "user_id": getattr(user, "id", None),
+        }},
+    )  # fmt: skip
+    audit.REQUEST_ID.set(None)
+    return response
 
 
 def refuse_unstorable_input() -> None:

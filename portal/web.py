@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from datetime import timedelta
 
 from flask import (
@@ -58,6 +60,11 @@ _ERROR_MESSAGES = {
 def init_app(app: Flask) -> None:
     """Wire extensions, hooks, error handlers and blueprints into ``app``."""
     settings = app.extensions["portal.settings"]
+    # First in, last out (after_request hooks run in reverse): every request has its id
+    # before CSRF or login look at it, and its access-log line after everything else.
+    app.before_request(pipeline.begin_request)
+    app.after_request(pipeline.log_request)
+    _init_access_log(settings.log_format)
     babel.init_app(app, locale_selector=select_locale)
     csrf.init_app(app)
     _init_login(app, settings)
@@ -105,6 +112,32 @@ def _init_login(app: Flask, settings) -> None:
     @login_manager.user_loader
     def _load_user(token: str):
         return sessions.load(db_session(), token, idle=idle, absolute=absolute)
+
+
+class AccessLogFormat(logging.Formatter):
+    """An access-log line: ``key=value`` words, or one JSON object (PORTAL_LOG_FORMAT=json)."""
+
+    def __init__(self, as_json: bool) -> None:
+        super().__init__()
+        self.as_json = as_json
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = {"at": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), **record.access}
+        if self.as_json:
+            return json.dumps(fields, ensure_ascii=False)
+        return " ".join(f"{key}={value}" for key, value in fields.items())
+
+
+def _init_access_log(log_format: str) -> None:
+    """One handler for the access log, to standard error (once per process)."""
+    log = logging.getLogger("portal.access")
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+    for handler in log.handlers:
+        handler.setFormatter(AccessLogFormat(log_format == "json"))
 
 
 def _security_headers(response):

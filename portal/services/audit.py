@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,6 +19,9 @@ from portal.services import access
 from portal.services.csvfile import csv_document
 
 VERIFY_BATCH = 1000
+# The id of the request being served (set by the request pipeline; none in commands): each
+# event it records names it, to find the request's line in the access log.
+REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,7 @@ def record(
         case_id=case_id,
         ip=ip[:64],
         ip_digest=address_digest(key, ip[:64]),
-        detail=json.dumps(detail or {}, sort_keys=True, ensure_ascii=False),
+        detail=json.dumps(_with_request(detail), sort_keys=True, ensure_ascii=False),
         prev_hash=prev_hash,
         hash_version=HASH_VERSION,
     )
@@ -93,6 +97,11 @@ def record(
         .execution_options(synchronize_session=False)
     )
     return event
+
+
+def _with_request(detail: dict | None) -> dict:
+    request_id = REQUEST_ID.get()
+    return {**(detail or {}), "request": request_id} if request_id else dict(detail or {})
 
 
 def has_events(session: Session) -> bool:
