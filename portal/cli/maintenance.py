@@ -38,7 +38,8 @@ def init() -> None:
 @with_app()
 def purge(dry_run: bool) -> None:
     """Delete what is past its retention date; print the deletion certificate. Remove
-    client addresses older than PORTAL_AUDIT_ADDRESS_DAYS (90) from the audit trail."""
+    client addresses older than PORTAL_AUDIT_ADDRESS_DAYS (90) from the audit trail, and
+    ended login sessions and login attempts too old to count."""
     from portal.services import retention
 
     settings = current_app.extensions["portal.settings"]
@@ -49,6 +50,7 @@ def purge(dry_run: bool) -> None:
     if not dry_run:
         retention.delete_unreferenced_blob_files(store, report.blobs_deleted)
         _prune_addresses(settings.audit_address_days)
+        _prune_logins(settings)
     counts = ", ".join(f"{name}: {n}" for name, n in sorted(report.counts.items())) or "nichts"
     if dry_run:
         click.echo(f"Fällig / due (dry run, nothing deleted): {counts}")
@@ -58,6 +60,22 @@ def purge(dry_run: bool) -> None:
         click.echo(
             f"Gelöscht / deleted: {counts}; Löschprotokoll / certificate #{report.certificate_id}"
         )
+
+
+def _prune_logins(settings) -> None:
+    """Delete login sessions that can no longer be used and login attempts too old to
+    count: both hold addresses, and nothing needs them any more."""
+    from datetime import timedelta
+
+    from portal.services import auth, sessions
+
+    rule = auth.ThrottleRule(settings.login_max_failures,
+                             timedelta(minutes=settings.login_window_minutes))  # fmt: skip
+    with database().session() as session:
+        ended = sessions.prune(session, timedelta(hours=settings.session_absolute_hours))
+        attempts = auth.prune_attempts(session, rule)
+    click.echo(f"Abgelaufene Sitzungen / ended sessions: {ended}; alte Anmeldeversuche /"
+               f" old login attempts: {attempts}")  # fmt: skip
 
 
 def _prune_addresses(days: int) -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from portal.models import LoginAttempt, User, utcnow
@@ -100,3 +100,11 @@ def _locked_until(
         if failures[i] - failures[i - n + 1] <= rule.window:
             locked_until = max(locked_until, failures[i] + rule.window)
     return locked_until
+
+
+def prune_attempts(session: Session, rule: ThrottleRule) -> int:
+    """Delete login attempts too old to count for any lock (``_locked_until`` reads two
+    windows back). Return how many."""
+    return session.execute(
+        delete(LoginAttempt).where(LoginAttempt.at < utcnow() - 2 * rule.window)
+    ).rowcount

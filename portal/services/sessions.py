@@ -10,7 +10,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from portal.models import LoginSession, User, utcnow
@@ -68,3 +68,13 @@ def revoke_all(session: Session, user: User) -> None:
         .values(revoked_at=utcnow())
         .execution_options(synchronize_session=False)
     )
+
+
+def prune(session: Session, absolute: timedelta) -> int:
+    """Delete the rows of sessions that can no longer be used: revoked or older than the
+    absolute lifetime. Return how many."""
+    return session.execute(
+        delete(LoginSession).where(
+            or_(LoginSession.revoked_at.is_not(None), LoginSession.created_at < utcnow() - absolute)
+        )
+    ).rowcount

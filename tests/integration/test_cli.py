@@ -519,6 +519,39 @@ def test_purge_dry_run_then_purge(runner, db, make_user, make_case, make_note):
     assert "Nichts fällig" in runner("purge").output
 
 
+def test_purge_removes_ended_sessions_and_old_login_attempts(runner, db, make_user):
+    from datetime import timedelta
+
+    from portal.models import LoginAttempt, LoginSession, utcnow
+    from portal.services import sessions
+
+    user = make_user()
+    live = sessions.start(db, user)
+    sessions.start(db, user)
+    ended = sessions.start(db, user)
+    sessions.end(db, ended)
+    old = utcnow() - timedelta(days=2)
+    db.add_all(
+        [
+            LoginAttempt(at=old, email="a@example.org", ip="10.0.0.1", success=False),
+            LoginAttempt(at=utcnow(), email="a@example.org", ip="10.0.0.1", success=False),
+        ]
+    )
+    db.execute(
+        LoginSession.__table__.update()
+        .where(LoginSession.token_hash != sessions.token_hash(live))
+        .where(LoginSession.revoked_at.is_(None))
+        .values(created_at=utcnow() - timedelta(days=1))
+    )  # one beyond the absolute lifetime, one ended, one live
+    db.commit()
+    result = runner("purge")
+    assert result.exit_code == 0 and "ended sessions: 2" in result.output
+    assert "old login attempts: 1" in result.output
+    db.expire_all()
+    assert [s.token_hash for s in db.query(LoginSession)] == [sessions.token_hash(live)]
+    assert db.query(LoginAttempt).count() == 1
+
+
 def test_purge_removes_old_client_addresses(runner, db, monkeypatch):
     from portal.models import AuditEvent
     from portal.services import audit
