@@ -122,22 +122,24 @@ class AccessLogFormat(logging.Formatter):
         self.as_json = as_json
 
     def format(self, record: logging.LogRecord) -> str:
-        fields = {"at": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), **record.access}
+        access = getattr(record, "access", None) or {"message": record.getMessage()}
+        fields = {"at": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"), **access}
         if self.as_json:
             return json.dumps(fields, ensure_ascii=False)
         return " ".join(f"{key}={value}" for key, value in fields.items())
 
 
+_ACCESS_HANDLER = logging.StreamHandler()  # to standard error
+
+
 def _init_access_log(log_format: str) -> None:
-    """One handler for the access log, to standard error (once per process)."""
+    """The access log's own handler (once per process), in the configured format."""
     log = logging.getLogger("portal.access")
-    if not log.handlers:
-        handler = logging.StreamHandler()
-        log.addHandler(handler)
+    if _ACCESS_HANDLER not in log.handlers:
+        log.addHandler(_ACCESS_HANDLER)
         log.setLevel(logging.INFO)
         log.propagate = False
-    for handler in log.handlers:
-        handler.setFormatter(AccessLogFormat(log_format == "json"))
+    _ACCESS_HANDLER.setFormatter(AccessLogFormat(log_format == "json"))
 
 
 def _security_headers(response):
