@@ -167,7 +167,12 @@ def refuse_unstorable_input() -> None:
     sees them. (File contents are bytes, not checked here.)"""
     if request.blueprint != "api":  # the API answers 401 first, then checks (its own hook)
         refuse_ids_beyond_integers()
-    values = [*request.args.values(), *request.form.values()]
+    values = [
+        text
+        for fields in (request.args, request.form)
+        for name, given in fields.lists()
+        for text in (name, *given)
+    ]
     forms = ("multipart/form-data", "application/x-www-form-urlencoded")
     if request.is_json or (request.blueprint == "api" and request.mimetype not in forms):
         try:

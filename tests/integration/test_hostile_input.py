@@ -52,6 +52,8 @@ def test_nul_in_query_strings_and_forms_is_refused(client, make_token, lead, cas
     for url in ("/search?q=a%00b", "/cases/?q=%00"):
         page = client.get(url)
         assert page.status_code == 400 and "<html" in page.text.lower(), url
+    repeated = client.get("/cases/?q=Haddad&q=%00")  # the second of two values
+    assert repeated.status_code == 400
     form = client.get(f"/cases/{case.id}/documents/new?type=note").text
     posted = client.post(
         f"/cases/{case.id}/documents/new?type=note",
