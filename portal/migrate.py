@@ -29,6 +29,19 @@ def upgrade(database: Database) -> str | None:
     return before
 
 
+def upgrade_recorded(database: Database) -> tuple[str | None, str]:
+    """``upgrade``, recording an upgrade of existing data in the audit trail (which seals
+    the chain's head at the new revision); the revisions before and after."""
+    from portal.services import audit
+
+    before = upgrade(database)
+    after = head_revision(database)
+    if before is not None and before != after:
+        with database.session() as session:
+            audit.record(session, "schema_upgrade", detail={"from": before, "to": after})
+    return before, after
+
+
 def head_revision(database: Database) -> str:
     """The newest migration's revision."""
     return ScriptDirectory.from_config(alembic_config(database)).get_current_head()

@@ -2,7 +2,7 @@
 
 ``app`` runs a command inside the application with a checked database; the commands are
 in ``accounts`` (organisations, users, tokens, demo data) and ``maintenance`` (schema,
-index, retention, audit chain, consistency, serving).
+index, retention, audit chain, consistency, serving) and ``backups``.
 """
 
 from __future__ import annotations
@@ -15,4 +15,4 @@ def main() -> None:
     """KIM Portal – Kommunales Integrationsmanagement."""
 
 
-from portal.cli import accounts, maintenance  # noqa: E402,F401  (commands)
+from portal.cli import accounts, backups, maintenance  # noqa: E402,F401  (commands)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from contextlib import contextmanager
 
 import click
 from flask import Flask, current_app
@@ -37,16 +38,23 @@ def with_app(needs_schema: bool = True):
             app = make_app()
             with app.app_context():
                 check_database(needs_schema)
-                try:
+                with refusals_as_messages():
                     return func(*args, **kwargs)
-                except PortalError as exc:
-                    detail = ", ".join(f"{k}: {v}" for k, v in exc.fields.items())
-                    message = str(exc.message) + (f" ({detail})" if detail else "")
-                    raise click.ClickException(message) from exc
 
         return wrapper
 
     return decorate
+
+
+@contextmanager
+def refusals_as_messages():
+    """A domain error ends the command with its message (and fields), exit 1."""
+    try:
+        yield
+    except PortalError as exc:
+        detail = ", ".join(f"{k}: {v}" for k, v in exc.fields.items())
+        message = str(exc.message) + (f" ({detail})" if detail else "")
+        raise click.ClickException(message) from exc
 
 
 def check_database(needs_schema: bool) -> None:

@@ -18,17 +18,13 @@ from portal.services import audit
 @with_app(needs_schema=False)
 def init() -> None:
     """Create or upgrade the database and the search index."""
-    from portal.migrate import head_revision, upgrade
+    from portal.migrate import upgrade_recorded
 
-    db = database()
-    before = upgrade(db)
+    before, after = upgrade_recorded(database())
     if before is None:
         click.echo("Datenbank angelegt. / Database created.")
-    elif before != head_revision(db):
-        upgraded = {"from": before, "to": head_revision(db)}
-        with db.session() as session:  # recorded, and the chain's head sealed (0011)
-            audit.record(session, "schema_upgrade", detail=upgraded)
-        click.echo(f"Datenbank aktualisiert ({before} → {head_revision(db)}). / Database upgraded.")
+    elif before != after:
+        click.echo(f"Datenbank aktualisiert ({before} → {after}). / Database upgraded.")
     else:
         click.echo("Datenbank ist aktuell. / Database is up to date.")
 
@@ -132,16 +128,22 @@ def audit_verify(checkpoints) -> None:
                 report = against
             else:
                 click.echo(f"Checkpoints erreicht / checkpoints reached: {against.checked}.")
+    if not echo_chain(report):
+        sys.exit(1)
+
+
+def echo_chain(report) -> bool:
+    """Print whether the audit chain verified (where not, to standard error)."""
     if report.ok:
         click.echo(f"Audit-Kette intakt / audit chain intact: {report.checked} events.")
-        return
+        return True
     where = f"event {report.first_broken_id}" if report.first_broken_id else "chain head"
     click.echo(
         f"Audit-Kette GEBROCHEN / audit chain BROKEN at {where}: {report.reason}"
         f" ({report.checked} events verified before it).",
         err=True,
     )
-    sys.exit(1)
+    return False
 
 
 @main.command()
@@ -168,6 +170,13 @@ def check(repair: bool) -> None:
             current_app.extensions["portal.search"],
         )
         report = consistency.check(session, store, backend, repair=repair)
+    echo_check(report)
+    if not report.ok and not repair:
+        sys.exit(1)
+
+
+def echo_check(report) -> None:
+    """Print what ``portal check`` found (and repaired)."""
     lines = {
         "orphan files (no database row)": report.orphan_files,
         "files missing from the store": report.missing_files,
@@ -180,8 +189,6 @@ def check(repair: bool) -> None:
         click.echo(f"{label}: {len(items)}")
     for line in report.repaired:
         click.echo(f"repaired: {line}")
-    if not report.ok and not repair:
-        sys.exit(1)
 
 
 @main.command("index-worker")

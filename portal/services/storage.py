@@ -92,7 +92,7 @@ class BlobStore:
             return
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(staged.path, target)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
 
     def path(self, sha256: str) -> Path:
         """Where the blob with this hash lives (validated: hex digits only)."""
@@ -147,7 +147,8 @@ class BlobStore:
 OWNERS = "owners"
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a rename or new file in ``path`` durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
