@@ -54,6 +54,8 @@ class Settings:
     audit_address_days: int = field(default_factory=lambda: int(_env("AUDIT_ADDRESS_DAYS", "90")))
     # The access log's lines (standard error): "text" (key=value) or "json".
     log_format: str = field(default_factory=lambda: _env("LOG_FORMAT", "text"))
+    # Bearer token for /metrics from other machines (loopback scrapes need none).
+    metrics_token: str = field(default_factory=lambda: _env("METRICS_TOKEN", ""))
     session_idle_minutes: int = 30
     session_absolute_hours: int = 12
     login_max_failures: int = 10

@@ -31,7 +31,7 @@ from flask import Flask, current_app, flash, g, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from portal import jobs
+from portal import jobs, metrics
 from portal.db import db_session
 from portal.forms.errors import attach_service_errors
 from portal.http import requester
@@ -145,13 +145,16 @@ def log_request(response):
         return response
     response.headers["X-Request-ID"] = request_id
     user = g.get("api_user") or (current_user if current_user.is_authenticated else None)
+    route = request.url_rule.rule if request.url_rule else "-"
+    seconds = time.perf_counter() - g.request_started
+    metrics.observe_request(request.method, route, response.status_code, seconds)
     access_log.info(
         "request",
         extra={"access": {
             "method": request.method,
-            "route": request.url_rule.rule if request.url_rule else "-",
+            "route": route,
             "status": response.status_code,
-            "ms": round((time.perf_counter() - g.request_started) * 1000, 1),
+            "ms": round(seconds * 1000, 1),
             "request_id": request_id,
             "user_id": getattr(user, "id", None),
         }},

@@ -1,10 +1,23 @@
-"""Start page and language choice."""
+"""Start page, language choice, health probes and metrics."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from datetime import timedelta
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required
 
+from portal import metrics
 from portal.config import LANGUAGES
 from portal.db import db_session
 from portal.http import safe_local_path
@@ -68,3 +81,22 @@ def health_ready():
         "checks": {name: {"ok": c.ok, **c.detail} for name, c in checks.items()},
     }
     return body, 200 if ready else 503
+
+
+@bp.get("/metrics")
+def metrics_text():
+    """Prometheus metrics: for loopback scrapes, or with ``PORTAL_METRICS_TOKEN``."""
+    settings = current_app.extensions["portal.settings"]
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    through_proxy = "X-Forwarded-For" in request.headers or "Forwarded" in request.headers
+    bearer = given.strip() if scheme.lower() == "bearer" else ""
+    if not access.may_read_metrics(
+        request.remote_addr or "", through_proxy, bearer, settings.metrics_token
+    ):
+        abort(403)
+    body = metrics.exposition(
+        current_app.extensions["portal.db"],
+        idle=timedelta(minutes=settings.session_idle_minutes),
+        absolute=timedelta(hours=settings.session_absolute_hours),
+    )
+    return Response(body, content_type=metrics.CONTENT_TYPE)

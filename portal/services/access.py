@@ -20,6 +20,8 @@ accounts but reads nothing of the cases.
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 from dataclasses import dataclass
 from datetime import date
 
@@ -519,3 +521,16 @@ _RULES = {
     # Client addresses are staff data: only administrators see them, to trace an attack.
     READ_SECURITY_LOG: _is_admin,
 }
+
+
+def may_read_metrics(client: str, through_proxy: bool, bearer: str, metrics_token: str) -> bool:
+    """Prometheus' scrape of ``/metrics`` (no personal data, but operational detail): with
+    ``PORTAL_METRICS_TOKEN`` as bearer token from anywhere; without it only from this
+    machine directly, not through a proxy (which would make every client look local)."""
+    if metrics_token and bearer:
+        return hmac.compare_digest(bearer.encode(), metrics_token.encode())
+    try:
+        local = ipaddress.ip_address(client).is_loopback
+    except ValueError:
+        return False
+    return local and not through_proxy

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from portal import metrics
 from portal.models import LoginAttempt, User, utcnow
 from portal.services import audit
 from portal.services.accounts import find_user_by_email, normalise_email
@@ -41,6 +42,7 @@ def authenticate(
     )
     if locked_until > now:
         audit.record(session, "login_throttled", ip=ip, detail={"email": email})
+        metrics.LOGINS_THROTTLED.inc()
         raise TooManyAttempts(
             _l("Too many failed login attempts. Please wait 15 minutes and try again."),
             fields={"retry_after": str(int((locked_until - now).total_seconds()) + 1)},

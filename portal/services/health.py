@@ -8,11 +8,11 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
 from portal.db import Database
 from portal.migrate import current_revision, head_revision
-from portal.models import OutboxJob, utcnow
+from portal.services import outbox
 from portal.services.search.backend import SearchBackend, SearchQuery
 
 log = logging.getLogger(__name__)
@@ -47,9 +47,7 @@ def readiness(
         with database.session() as session:
             session.execute(text("SELECT 1"))
             checks["database"] = Check(True)
-            jobs = session.scalar(select(func.count()).select_from(OutboxJob))
-            oldest = session.scalar(select(func.min(OutboxJob.created_at)))
-        age = int((utcnow() - oldest).total_seconds()) if oldest else 0
+            jobs, age = outbox.backlog(session)
         checks["outbox"] = Check(
             jobs <= thresholds.outbox_jobs and age <= thresholds.outbox_oldest_seconds,
             {"jobs": jobs, "oldest_seconds": age},

@@ -91,6 +91,14 @@ def pending(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(OutboxJob))
 
 
+def backlog(session: Session) -> tuple[int, int]:
+    """How many jobs wait, and the oldest one's age in seconds (0 when none waits)."""
+    jobs, oldest = session.execute(
+        select(func.count(), func.min(OutboxJob.created_at)).select_from(OutboxJob)
+    ).one()
+    return jobs, int((utcnow() - oldest).total_seconds()) if oldest else 0
+
+
 def _run(session: Session, job: OutboxJob, handlers: dict[str, Handler]) -> None:
     handler = handlers.get(job.kind)
     try:

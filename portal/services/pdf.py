@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 
+from portal import metrics
 from portal.config import RESOURCES
 from portal.services.errors import PortalError
 
@@ -172,7 +173,8 @@ def pool() -> WorkerPool:
 
 def render_pdf(html: str, resources: dict[str, Resource] | None = None) -> bytes:
     """The PDF of ``html`` (a rendered ``templates/pdf/`` page); PdfFailed on timeout or error."""
-    return pool().render(html, resources or {}, TIMEOUT_SECONDS)
+    with metrics.PDF_FAILURES.count_exceptions(), metrics.PDF_SECONDS.time():
+        return pool().render(html, resources or {}, TIMEOUT_SECONDS)
 
 
 def warm_up() -> None:

@@ -10,7 +10,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from portal.models import LoginSession, User, utcnow
@@ -67,6 +67,18 @@ def revoke_all(session: Session, user: User) -> None:
         .where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
         .values(revoked_at=utcnow())
         .execution_options(synchronize_session=False)
+    )
+
+
+def active(session: Session, *, idle: timedelta, absolute: timedelta) -> int:
+    """How many sessions can still be used (not revoked, idle or too old)."""
+    now = utcnow()
+    return session.scalar(
+        select(func.count()).where(
+            LoginSession.revoked_at.is_(None),
+            LoginSession.last_seen_at > now - idle,
+            LoginSession.created_at > now - absolute,
+        )
     )
 
 

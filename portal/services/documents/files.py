@@ -10,6 +10,7 @@ from typing import BinaryIO
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
+from portal import metrics
 from portal.db import insert_or_ignore
 from portal.models import (
     Blob,
@@ -125,5 +126,6 @@ def extract_version_text(session: Session, store: BlobStore, version_id: int) ->
     fields_text = document_fields.as_text(version.fields) if version.fields else ""
     version.extracted_text = "\n".join(text for text in (fields_text, result.text) if text)
     version.extraction = result.status
+    metrics.EXTRACTIONS.labels(result.status).inc()
     version.extraction_note = result.note[:300]
     outbox.enqueue(session, INDEX_DOCUMENT_JOB, version.document_id)

@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer, selectinload
 
+from portal import metrics
 from portal.models import (
     DOCUMENT_TYPES,
     FOCUS_AREAS,
@@ -43,6 +44,11 @@ log = logging.getLogger(__name__)
 INDEX_DOCUMENT_JOB = "index_document"
 INDEX_CASE_JOB = "index_case"
 REINDEX_BATCH = 200
+
+
+def backend_name(backend: SearchBackend) -> str:
+    """``tantivy``, ``whoosh`` or ``postgres``: the backend's name in settings and metrics."""
+    return type(backend).__name__.removesuffix("Backend").lower()
 
 
 def make_backend(kind: str, path: Path, engine=None) -> SearchBackend:
@@ -294,7 +300,9 @@ def _search(
     session: Session, backend: SearchBackend, user: User, query: SearchQuery
 ) -> tuple[list[Found], SearchResult]:
     query.exclude_case_ids = _stale_for(session, user)
-    result = backend.search(query, access.user_search_tokens(session, user))
+    tokens = access.user_search_tokens(session, user)
+    with metrics.SEARCH_SECONDS.labels(backend_name(backend)).time():
+        result = backend.search(query, tokens)
     version_ids = [hit.version_id for hit in result.hits]
     versions = {
         v.id: v
