@@ -52,6 +52,8 @@ class Settings:
     )
     # Client addresses in the audit trail are removed after this many days (portal purge).
     audit_address_days: int = field(default_factory=lambda: int(_env("AUDIT_ADDRESS_DAYS", "90")))
+    # portal index-worker runs the maintenance of portal purge this often (0: never).
+    maintenance_hours: int = field(default_factory=lambda: int(_env("MAINTENANCE_HOURS", "24")))
     # The access log's lines (standard error): "text" (key=value) or "json".
     log_format: str = field(default_factory=lambda: _env("LOG_FORMAT", "text"))
     # Bearer token for /metrics from other machines (loopback scrapes need none).

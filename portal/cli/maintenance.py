@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import click
 from flask import current_app
 
-from portal import jobs
+from portal import jobs, serving
 from portal.cli import main
-from portal.cli.app import check_database, make_app, with_app
+from portal.cli.app import make_app, with_app
 from portal.db import database
 from portal.services import audit
+
+log = logging.getLogger(__name__)
 
 
 @main.command()
@@ -34,63 +37,51 @@ def init() -> None:
 @with_app()
 def purge(dry_run: bool) -> None:
     """Delete what is past its retention date; print the deletion certificate. Remove
-    client addresses older than PORTAL_AUDIT_ADDRESS_DAYS (90) from the audit trail, and
-    ended login sessions and login attempts too old to count."""
-    from portal.services import retention
+    client addresses older than PORTAL_AUDIT_ADDRESS_DAYS (90) from the audit trail, ended
+    login sessions, login attempts too old to count and orphan files. (portal index-worker
+    does the same every PORTAL_MAINTENANCE_HOURS.)"""
+    from portal.services import maintenance, retention
 
     settings = current_app.extensions["portal.settings"]
     store = current_app.extensions["portal.blobs"]
-    rule = retention.RetentionRule(settings.retention_years, settings.retention_years_by_type)
-    with database().session() as session:
-        report = retention.purge_due(session, store, rule, dry_run=dry_run)
-    if not dry_run:
-        retention.delete_unreferenced_blob_files(store, report.blobs_deleted)
-        _prune_addresses(settings.audit_address_days)
-        _prune_logins(settings)
-    counts = ", ".join(f"{name}: {n}" for name, n in sorted(report.counts.items())) or "nichts"
+    policy = maintenance.policy_from(settings)
     if dry_run:
-        click.echo(f"Fällig / due (dry run, nothing deleted): {counts}")
-    elif report.certificate_id is None:
-        click.echo("Nichts fällig / nothing due.")
-    else:
+        with database().session() as session:
+            due = retention.purge_due(session, store, policy.retention, dry_run=True)
+        click.echo(f"Fällig / due (dry run, nothing deleted): {_counted(due.counts)}")
+        return
+    report = maintenance.run(database(), store, policy)
+    for line in report_lines(report, settings.audit_address_days):
+        click.echo(line)
+    if report.chain_broken:
         click.echo(
-            f"Gelöscht / deleted: {counts}; Löschprotokoll / certificate #{report.certificate_id}"
+            f"Adressen NICHT entfernt: Audit-Kette gebrochen ({report.chain_broken}); portal"
+            " audit-verify. / Addresses NOT removed: audit chain broken.",
+            err=True,
         )
+        sys.exit(1)
 
 
-def _prune_logins(settings) -> None:
-    """Delete login sessions that can no longer be used and login attempts too old to
-    count: both hold addresses, and nothing needs them any more."""
-    from datetime import timedelta
+def report_lines(report, address_days: int) -> list[str]:
+    """What a maintenance run did, in the words of ``portal purge``."""
+    purged = report.purge
+    counts = report.counts
+    return [
+        f"Gelöscht / deleted: {_counted(purged.counts)}; Löschprotokoll / certificate"
+        f" #{purged.certificate_id}"
+        if purged.certificate_id is not None
+        else "Nichts fällig / nothing due.",
+        f"Abgelaufene Sitzungen / ended sessions: {counts['sessions']}; alte Anmeldeversuche /"
+        f" old login attempts: {counts['login_attempts']}",
+        f"Verwaiste Dateien / orphan files: {counts['orphan_files']}; abgebrochene Uploads /"
+        f" stale uploads: {counts['stale_uploads']}",
+        f"Adressen älter als {address_days} Tage entfernt / addresses older than"
+        f" {address_days} days removed: {counts.get('addresses', 0)}",
+    ]
 
-    from portal.services import auth, sessions
 
-    rule = auth.ThrottleRule(settings.login_max_failures,
-                             timedelta(minutes=settings.login_window_minutes))  # fmt: skip
-    with database().session() as session:
-        ended = sessions.prune(session, timedelta(hours=settings.session_absolute_hours))
-        attempts = auth.prune_attempts(session, rule)
-    click.echo(f"Abgelaufene Sitzungen / ended sessions: {ended}; alte Anmeldeversuche /"
-               f" old login attempts: {attempts}")  # fmt: skip
-
-
-def _prune_addresses(days: int) -> None:
-    """Remove client addresses older than ``days`` from the audit trail (staff data kept
-    only as long as needed to trace misuse)."""
-    with database().session() as session:
-        try:
-            removed = audit.prune_addresses(session, days)
-        except audit.ChainBroken as exc:
-            click.echo(
-                f"Adressen NICHT entfernt: Audit-Kette gebrochen ({exc}); portal audit-verify."
-                f" / Addresses NOT removed: audit chain broken.",
-                err=True,
-            )
-            sys.exit(1)
-    click.echo(
-        f"Adressen älter als {days} Tage entfernt / addresses older than {days} days"
-        f" removed: {removed}"
-    )
+def _counted(counts) -> str:
+    return ", ".join(f"{name}: {n}" for name, n in sorted(counts.items())) or "nichts"
 
 
 @main.command("audit-checkpoint")
@@ -193,20 +184,53 @@ def echo_check(report) -> None:
 
 @main.command("index-worker")
 @click.option("--interval", default=2.0, show_default=True, help="Seconds between polls.")
-@click.option("--once", is_flag=True, help="Drain what is due, then stop.")
+@click.option("--once", is_flag=True, help="Do what is due (jobs, maintenance), then stop.")
 @with_app()
 def index_worker(interval: float, once: bool) -> None:
-    """Drain the outbox (text extraction, index updates) continuously."""
+    """Drain the outbox (text extraction, index updates) continuously, and run the
+    maintenance of portal purge every PORTAL_MAINTENANCE_HOURS (one worker of several)."""
     import time
 
+    settings = current_app.extensions["portal.settings"]
+    next_look = 0.0
     while True:
         done = jobs.drain(current_app)
         if done:
             click.echo(f"{done} Aufträge erledigt / jobs done")
+        if settings.maintenance_hours and time.monotonic() >= next_look:
+            next_look = time.monotonic() + MAINTENANCE_POLL_SECONDS
+            _scheduled_maintenance(settings)
         if once:
             return
         if not done:
             time.sleep(interval)
+
+
+# How often a worker asks whether maintenance is due (it runs every PORTAL_MAINTENANCE_HOURS).
+MAINTENANCE_POLL_SECONDS = 60
+
+
+def _scheduled_maintenance(settings) -> None:
+    """Run maintenance if it is due and this worker claims it; a failure is reported and
+    the worker goes on draining."""
+    from datetime import timedelta
+
+    from portal.services import maintenance
+
+    db = database()
+    try:
+        with db.session() as session:
+            if not maintenance.claim(session, timedelta(hours=settings.maintenance_hours)):
+                return
+        report = maintenance.run(db, current_app.extensions["portal.blobs"],
+                                 maintenance.policy_from(settings))  # fmt: skip
+    except Exception:  # the database away for a moment: the next claim tries again
+        log.exception("scheduled maintenance failed")
+        return
+    for line in report_lines(report, settings.audit_address_days):
+        click.echo(f"Wartung / maintenance: {line}")
+    if report.chain_broken:
+        log.error("maintenance left client addresses: audit chain broken (%s)", report.chain_broken)
 
 
 def _proxy_settings(proxy_count: int) -> dict:
@@ -235,22 +259,8 @@ def serve(host: str, port: int, threads: int) -> None:
     from waitress.server import create_server
 
     app = make_app()
-    with app.app_context():
-        check_database(needs_schema=True)
-        # The index was unreadable or of an older schema (Whoosh), or missing (PostgreSQL).
-        if app.extensions["portal.search"].rebuilt:
-            from portal.services import search
-
-            with database().session() as session:
-                search.reindex_all(session, app.extensions["portal.search"])
-        # Work left by a process that died after committing (e.g. text extraction).
-        app.extensions["portal.drainer"].wake()
-        # Facet and date columns etc.: not on the first coordinator's search.
-        app.extensions["portal.search"].warm_up()
-    # The PDF workers take seconds to start: not on the first caseworker's print.
-    from portal.services import pdf
-
-    pdf.warm_up()
+    serving.prepare(app)
+    serving.warm_up(app)
     try:
         server = create_server(
             app, host=host, port=port, threads=threads, ident="kim-portal",

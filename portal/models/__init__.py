@@ -13,7 +13,7 @@ from portal.models.document import (
 )
 from portal.models.followup import FollowUp
 from portal.models.org import ORGANISATION_KINDS, Organisation
-from portal.models.outbox import OutboxJob
+from portal.models.outbox import OutboxJob, ScheduledTask
 from portal.models.person import GENDERS, Person
 from portal.models.retention import DeletionCertificate
 from portal.models.user import ROLES, ApiToken, LoginAttempt, LoginSession, User
@@ -45,6 +45,7 @@ __all__ = [
     "OutboxJob",
     "Person",
     "PhaseChange",
+    "ScheduledTask",
     "User",
     "consent_organisations",
     "utcnow",

@@ -1,4 +1,5 @@
-"""The transactional outbox: work to do after a commit, written in the same transaction."""
+"""The transactional outbox (work to do after a commit, written in the same transaction),
+and the schedule of recurring maintenance."""
 
 from __future__ import annotations
 
@@ -23,3 +24,13 @@ class OutboxJob(Base):
     not_before: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class ScheduledTask(Base):
+    """A recurring task (``maintenance``) and when it is next due: the worker that moves
+    ``next_run_at`` on runs it, so that of several workers exactly one does."""
+
+    __tablename__ = "scheduled_tasks"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    next_run_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -44,12 +44,8 @@ class CheckReport:
 
 def check(session: Session, store: BlobStore, backend, *, repair: bool = False) -> CheckReport:
     """Compare the three stores; with ``repair``, fix orphans and re-index what is missing."""
-    report = CheckReport()
+    report = CheckReport(orphan_files=orphan_files(session, store))
     known = set(session.scalars(select(Blob.sha256)))
-    cutoff = (utcnow() - GRACE).timestamp()
-    for sha256, path in store.iter_blobs():
-        if sha256 not in known and path.stat().st_mtime < cutoff:
-            report.orphan_files.append(sha256)
     report.missing_files = sorted(h for h in known if not store.exists(h))
     referenced = set(
         session.scalars(
@@ -71,6 +67,18 @@ def check(session: Session, store: BlobStore, backend, *, repair: bool = False) 
     if repair:
         _repair(session, store, backend, report)
     return report
+
+
+def orphan_files(session: Session, store: BlobStore) -> list[str]:
+    """Stored files no database row names, older than ``GRACE`` (younger ones may belong to
+    an upload still being saved)."""
+    known = set(session.scalars(select(Blob.sha256)))
+    cutoff = (utcnow() - GRACE).timestamp()
+    return [
+        sha256
+        for sha256, path in store.iter_blobs()
+        if sha256 not in known and path.stat().st_mtime < cutoff
+    ]
 
 
 def _repair(session: Session, store: BlobStore, backend, report: CheckReport) -> None:

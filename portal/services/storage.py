@@ -124,6 +124,16 @@ class BlobStore:
         """Remove a blob (no longer referenced by any version)."""
         self.path(sha256).unlink(missing_ok=True)
 
+    def remove_stale_uploads(self, before: float) -> int:
+        """Remove staged uploads last written before ``before`` (a timestamp): left by a
+        server that died while receiving them. How many."""
+        removed = 0
+        for path in self.tmp.glob("upload-*") if self.tmp.is_dir() else ():
+            if path.stat().st_mtime < before:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
     def release_owner(self, owner: str, recorded: Callable[[str], bool]) -> list[str]:
         """Remove what uploads for ``owner`` left behind: its staged files, and the stored
         files of its uploads that the database does not record (``recorded``: whether it
