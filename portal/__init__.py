@@ -36,10 +36,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(settings.flask_config())
     app.extensions["portal.settings"] = settings
     app.extensions["portal.created_secrets"] = created_secrets
-    if settings.proxy_count:
-        app.wsgi_app = ProxyFix(
-            app.wsgi_app, x_for=settings.proxy_count, x_proto=settings.proxy_count
-        )
+    if settings.proxy_count:  # client address, scheme, host and a sub-path like /kim
+        hops = settings.proxy_count
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
     db.init_app(app, db.Database(settings.database_url, audit_key=settings.audit_key))
     app.extensions["portal.blobs"] = BlobStore(settings.data_dir / "blobs")
     app.extensions["portal.search"] = make_backend(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import current_app
+from flask import current_app, request
 from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 from werkzeug.routing import Rule
@@ -53,8 +53,9 @@ class _Schemas(GenerateJsonSchema):
 @bp.get("/openapi.json")
 @operation("This document", public=True, operation_id="getOpenApi")
 def openapi():
-    """The OpenAPI document."""
-    return _document(bp.url_prefix)
+    """The OpenAPI document; its server is where this request came (under a proxy's
+    sub-path such as ``/kim``, that too)."""
+    return {**_document(bp.url_prefix), "servers": [{"url": request.script_root + bp.url_prefix}]}
 
 
 def _document(prefix: str) -> dict:
@@ -83,7 +84,6 @@ def _build(prefix: str, rules) -> dict:
     return {
         "openapi": "3.1.0",
         "info": INFO,
-        "servers": [{"url": prefix}],
         "security": [{"bearer": []}],
         "paths": paths,
         "components": {
