@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from prometheus_client import (
@@ -28,6 +29,8 @@ from prometheus_client.core import GaugeMetricFamily
 if TYPE_CHECKING:
     from portal.db import Database
 
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # the first process to count creates it
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 disable_created_metrics()  # a "_created" series beside each counter only doubles the series
 REGISTRY = CollectorRegistry()
 CONTENT_TYPE = CONTENT_TYPE_LATEST
