@@ -184,6 +184,13 @@ AUDIT_ACTION_LABELS = {
     "login_failed": _l("login failed"),
     "login_throttled": _l("login blocked (too many attempts)"),
     "password_change": _l("password changed"),
+    # What the portal's operators did, at the server:
+    "schema_upgrade": _l("database upgraded"),
+    "backup_created": _l("backup made"),
+    "backup_restored": _l("restored from a backup"),
+    "checkpoint": _l("audit checkpoint written"),
+    "reseal": _l("audit trail re-sealed"),
+    "prune_addresses": _l("old client addresses removed"),
 }
 
 

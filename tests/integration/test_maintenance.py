@@ -1,6 +1,6 @@
-"""Scheduled maintenance (issue 18, item 5): the index worker runs what ``portal purge``
-does every PORTAL_MAINTENANCE_HOURS, one worker of several; orphan files and stale
-uploads go too."""
+"""``portal purge`` and scheduled maintenance (issue 18, item 5): the index worker does what
+``portal purge`` does every PORTAL_MAINTENANCE_HOURS, one worker of several; orphan files
+and stale uploads go too."""
 
 from __future__ import annotations
 
@@ -26,6 +26,69 @@ def _case_past_retention(db, make_user, make_case, make_note) -> Case:
     case.closed_at = utcnow() - timedelta(days=4 * 365)
     db.commit()
     return case
+
+
+def test_purge_dry_run_then_purge(runner, db, make_user, make_case, make_note):
+    from portal.models import DeletionCertificate
+
+    case = _case_past_retention(db, make_user, make_case, make_note)
+    dry = runner("purge", "--dry-run")
+    assert dry.exit_code == 0 and "cases: 1" in dry.output and "documents: 1" in dry.output
+    assert db.get(Case, case.id) is not None
+    real = runner("purge")
+    assert real.exit_code == 0 and "certificate #" in real.output
+    db.expunge_all()
+    assert db.get(Case, case.id) is None
+    assert db.query(DeletionCertificate).count() == 1
+    assert "Nichts fällig" in runner("purge").output
+
+
+def test_purge_removes_ended_sessions_and_old_login_attempts(runner, db, make_user):
+    from datetime import timedelta
+
+    from portal.models import LoginAttempt, LoginSession, utcnow
+    from portal.services import sessions
+
+    user = make_user()
+    live = sessions.start(db, user)
+    sessions.start(db, user)
+    ended = sessions.start(db, user)
+    sessions.end(db, ended)
+    old = utcnow() - timedelta(days=2)
+    db.add_all(
+        [
+            LoginAttempt(at=old, email="a@example.org", ip="10.0.0.1", success=False),
+            LoginAttempt(at=utcnow(), email="a@example.org", ip="10.0.0.1", success=False),
+        ]
+    )
+    db.execute(
+        LoginSession.__table__.update()
+        .where(LoginSession.token_hash != sessions.token_hash(live))
+        .where(LoginSession.revoked_at.is_(None))
+        .values(created_at=utcnow() - timedelta(days=1))
+    )  # one beyond the absolute lifetime, one ended, one live
+    db.commit()
+    result = runner("purge")
+    assert result.exit_code == 0 and "ended sessions: 2" in result.output
+    assert "old login attempts: 1" in result.output
+    db.expire_all()
+    assert [s.token_hash for s in db.query(LoginSession)] == [sessions.token_hash(live)]
+    assert db.query(LoginAttempt).count() == 1
+
+
+def test_purge_removes_old_client_addresses(runner, db, monkeypatch):
+    from portal.models import AuditEvent
+    from portal.services import audit
+
+    audit.record(db, "login", ip="198.51.100.23")
+    db.commit()
+    assert "removed: 0" in runner("purge").output  # 90 days by default
+    monkeypatch.setenv("PORTAL_AUDIT_ADDRESS_DAYS", "0")
+    result = runner("purge")
+    assert result.exit_code == 0 and "removed: 1" in result.output
+    db.expire_all()
+    assert db.query(AuditEvent).filter(AuditEvent.ip != "").count() == 0
+    assert runner("audit-verify").exit_code == 0
 
 
 def test_the_worker_runs_due_maintenance_once_per_period(

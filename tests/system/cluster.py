@@ -165,9 +165,11 @@ class Cluster:
 
     def portal(self, *args: str, stdin: str | None = None, check: bool = True):
         """Run the ``portal`` command line against this install."""
-        return subprocess.run([str(BIN / "portal"), *args], env=self.env, cwd=self.home,
-                              input=stdin, text=True, capture_output=True, check=check,
-                              timeout=600)  # fmt: skip
+        done = subprocess.run([str(BIN / "portal"), *args], env=self.env, cwd=self.home,
+                              input=stdin, text=True, capture_output=True, timeout=600)  # fmt: skip
+        if check and done.returncode != 0:
+            raise RuntimeError(f"portal {' '.join(args)}: {done.stderr or done.stdout}")
+        return done
 
     def sql(self, query: str, **params) -> list:
         engine = create_engine(self.url)

@@ -22,10 +22,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import csrf_token
+from tests.system.cluster import NGINX, NGINX_MAIN
 
 pytestmark = pytest.mark.system
 
-NGINX = Path("/usr/sbin/nginx")
 PASSWORD = "Lindenblatt-Emsufer-Kranich-77"
 EMAIL = "s.hoffmann@rietberg.example"
 PORTAL = Path(sys.executable).with_name("portal")
@@ -37,29 +37,16 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-NGINX_CONF = """
-user {user};
-daemon off;
-master_process off;
-pid {dir}/nginx.pid;
-error_log {dir}/nginx-error.log;
-events {{ worker_connections 64; }}
-http {{
-  access_log off;
-  client_body_temp_path {dir}/body;
-  proxy_temp_path {dir}/proxy;
-  fastcgi_temp_path {dir}/fastcgi;
-  uwsgi_temp_path {dir}/uwsgi;
-  scgi_temp_path {dir}/scgi;
-  server {{
-    listen 127.0.0.1:{port};
-    location / {{
-      proxy_pass http://127.0.0.1:{app_port};
-      proxy_set_header Host $http_host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      # As a server block terminating TLS sends it ($scheme there): the client used HTTPS.
-      proxy_set_header X-Forwarded-Proto https;
-    }}
+# The site, in the main file of tests/system/cluster.py.
+SITE = """
+server {{
+  listen 127.0.0.1:{port};
+  location / {{
+    proxy_pass http://127.0.0.1:{app_port};
+    proxy_set_header Host $http_host;
+    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    # As a server block terminating TLS sends it ($scheme there): the client used HTTPS.
+    proxy_set_header X-Forwarded-Proto https;
   }}
 }}
 """
@@ -124,7 +111,8 @@ def proxied(tmp_path_factory):
         env=env, cwd=home, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     user = "root" if os.geteuid() == 0 else "nobody"
-    conf = NGINX_CONF.format(dir=home, port=nginx_port, app_port=app_port, user=user)
+    (home / "site.conf").write_text(SITE.format(port=nginx_port, app_port=app_port))
+    conf = NGINX_MAIN.format(user=user, home=home, site=home / "site.conf")
     (home / "nginx.conf").write_text(conf)
     nginx = subprocess.Popen([NGINX, "-p", str(home), "-c", str(home / "nginx.conf")],
                              stderr=subprocess.PIPE)  # fmt: skip
