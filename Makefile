@@ -106,4 +106,4 @@ $(NPM_STAMP): $(E2E_DIR)/package-lock.json
 	touch $@
 
 bench: install translations
-	cd bench && ../$(BIN)/python dedup.py && for b in case_folder.py upload.py dashboard.py; do for db in sqlite postgresql; do ../$(BIN)/python $$b $$db; done; done && ../$(BIN)/python pdf.py
+	cd bench && ../$(BIN)/python dedup.py && for b in case_folder.py upload.py dashboard.py; do for db in sqlite postgresql; do ../$(BIN)/python $$b $$db; done; done && ../$(BIN)/python pdf.py && ../$(BIN)/python load.py
