@@ -314,6 +314,12 @@ class RestoreReport:
         return self.check.ok and self.chain.ok
 
 
+_MANIFEST_FIELDS = {
+    "created_at": str, "portal_version": str, "schema_revision": str, "counts": dict,
+    "database": dict, "audit_key_check": dict, "files": dict,
+}  # fmt: skip
+
+
 def verify(src: Path) -> dict:
     """The manifest of the backup ``src`` once every file has its recorded size and SHA-256
     and nothing unlisted is there; refused otherwise. Reads every byte."""
@@ -326,6 +332,10 @@ def verify(src: Path) -> dict:
         raise BackupRefused(f"unreadable {MANIFEST}: {exc}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BackupRefused(f"not a backup of format {FORMAT}")
+    missing = [name for name, kind in _MANIFEST_FIELDS.items()
+               if not isinstance(manifest.get(name), kind)]  # fmt: skip
+    if missing:
+        raise BackupRefused(f"incomplete {MANIFEST}", fields={"missing": ", ".join(missing)})
     listed, present = manifest.get("files") or {}, _file_list(src)
     present.pop(MANIFEST, None)
     problems = {

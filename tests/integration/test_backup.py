@@ -199,6 +199,12 @@ def test_a_damaged_or_incomplete_backup_is_refused_before_anything_is_written(
     assert "missing: blobs/" in refused.output
     not_a_backup = portal(target, "restore", str(tmp_path))
     assert not_a_backup.exit_code == 1 and "has no manifest.json" in not_a_backup.output
+    manifest = json.loads((dest / "manifest.json").read_text())
+    del manifest["audit_key_check"]
+    (dest / "manifest.json").write_text(json.dumps(manifest))
+    incomplete = portal(target, "restore", str(dest))
+    assert incomplete.exit_code == 1, incomplete.output
+    assert "incomplete manifest.json (missing: audit_key_check)" in incomplete.output
 
 
 def test_restore_refuses_another_audit_key_and_a_missing_one(source, empty_target, tmp_path):
