@@ -3,7 +3,7 @@ behind nginx with TLS, PostgreSQL, one index worker, as tests/system/cluster.py 
 them; the same mixed load (logins, folder pages, note saves, new versions, real PDF
 uploads, searches) from concurrent clients. Prints throughput and latencies side by side.
 
-Run: .venv/bin/python bench/load.py [--clients 20] [--iterations 15]
+Run: .venv/bin/python bench/load.py [--clients 20] [--iterations 15] [--pin]
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from _setup import machine
 from tests.system.cluster import Cluster, run_load
 
 
-def measure(servers: int, clients: int, iterations: int) -> dict:
+def measure(servers: int, clients: int, iterations: int, pin: bool) -> dict:
     with tempfile.TemporaryDirectory(prefix=f"kim-load-{servers}-") as home:
-        cluster = Cluster(Path(home), servers=servers, workers=2)
+        cluster = Cluster(Path(home), servers=servers, workers=2, pin=pin)
         try:
             cluster.start()
             run_load(cluster, 4, 2)  # warm-up: PDF workers, caches, connections
@@ -43,10 +43,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--iterations", type=int, default=15)
+    parser.add_argument(
+        "--pin", action="store_true",
+        help="Server i on core i alone (taskset): a second server brings its own core.",
+    )  # fmt: skip
     args = parser.parse_args()
     print(machine())
-    results = {n: measure(n, args.clients, args.iterations) for n in (1, 2)}
-    print(f"{args.clients} clients × {args.iterations} rounds\n")
+    results = {n: measure(n, args.clients, args.iterations, args.pin) for n in (1, 2)}
+    pinned = ", each server pinned to a core of its own" if args.pin else ""
+    print(f"{args.clients} clients × {args.iterations} rounds{pinned}\n")
     print(f"{'':24}{'1 server':>16}{'2 servers':>16}")
     for key in ("requests", "failed", "seconds", "throughput_rps", "p95_ms",
                 "outbox_drained_after_s"):  # fmt: skip

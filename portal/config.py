@@ -54,6 +54,13 @@ class Settings:
     audit_address_days: int = field(default_factory=lambda: int(_env("AUDIT_ADDRESS_DAYS", "90")))
     # portal index-worker runs the maintenance of portal purge this often (0: never).
     maintenance_hours: int = field(default_factory=lambda: int(_env("MAINTENANCE_HOURS", "24")))
+    # /health/ready answers 503 beyond these: outbox jobs waiting, the oldest one's age,
+    # free disk in the data directory.
+    ready_outbox_jobs: int = field(default_factory=lambda: int(_env("READY_OUTBOX_JOBS", "1000")))
+    ready_outbox_minutes: int = field(
+        default_factory=lambda: int(_env("READY_OUTBOX_MINUTES", "15"))
+    )
+    ready_free_disk_mb: int = field(default_factory=lambda: int(_env("READY_FREE_DISK_MB", "500")))
     # The access log's lines (standard error): "text" (key=value) or "json".
     log_format: str = field(default_factory=lambda: _env("LOG_FORMAT", "text"))
     # Bearer token for /metrics from other machines (loopback scrapes need none).

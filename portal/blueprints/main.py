@@ -69,11 +69,12 @@ def health_live():
 @bp.get("/health/ready")
 def health_ready():
     """Readiness probe: 200 when the portal can serve, 503 with what fails otherwise."""
+    settings = current_app.extensions["portal.settings"]
     checks = health.readiness(
         current_app.extensions["portal.db"],
         current_app.extensions["portal.search"],
-        current_app.extensions["portal.settings"].data_dir,
-        health.Thresholds(),
+        settings.data_dir,
+        health.Thresholds.from_settings(settings),
     )
     ready = all(check.ok for check in checks.values())
     body = {

@@ -24,9 +24,15 @@ PROBE_TOKEN = "health-probe"  # noqa: S105  (an index token, no secret)
 class Thresholds:
     """Beyond these the portal is not ready: work piles up, or the disk runs full."""
 
-    outbox_jobs: int = 1000
-    outbox_oldest_seconds: int = 900
-    free_disk_bytes: int = 500 * 2**20
+    outbox_jobs: int
+    outbox_oldest_seconds: int
+    free_disk_bytes: int
+
+    @classmethod
+    def from_settings(cls, settings) -> Thresholds:
+        """The ``PORTAL_READY_*`` settings."""
+        return cls(settings.ready_outbox_jobs, settings.ready_outbox_minutes * 60,
+                   settings.ready_free_disk_mb * 2**20)  # fmt: skip
 
 
 @dataclass(frozen=True)

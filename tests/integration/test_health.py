@@ -41,3 +41,16 @@ def test_work_piling_up_or_an_unreadable_index_is_not_ready(app, client, db, mon
     monkeypatch.setattr(app.extensions["portal.search"], "search", broken)
     unreadable = client.get("/health/ready").get_json()
     assert unreadable["status"] == "not_ready" and unreadable["checks"]["search"] == {"ok": False}
+
+
+def test_the_limits_are_settings(app, client, db):
+    db.add(OutboxJob(kind="index_document", object_id=1, created_at=utcnow() - timedelta(hours=1)))
+    db.commit()
+    settings = app.extensions["portal.settings"]
+    settings.ready_outbox_minutes = 120  # an hour-old job is fine when two are allowed
+    assert client.get("/health/ready").status_code == 200
+    settings.ready_outbox_jobs = 0
+    assert client.get("/health/ready").get_json()["checks"]["outbox"]["ok"] is False
+    settings.ready_outbox_jobs, settings.ready_free_disk_mb = 1000, 10**12  # an exabyte
+    disk = client.get("/health/ready").get_json()["checks"]["disk"]
+    assert disk["ok"] is False and disk["free_bytes"] > 0

@@ -78,8 +78,9 @@ def _option(args: list[str], name: str, value: str) -> list[str]:
 class Cluster:
     """PostgreSQL database, ``servers`` app servers, one worker, nginx; all below ``home``."""
 
-    def __init__(self, home: Path, servers: int = 2, workers: int = 2) -> None:
-        self.home, self.workers = home, workers
+    def __init__(self, home: Path, servers: int = 2, workers: int = 2, pin: bool = False):
+        # pin: server i runs on core i alone (taskset), as if each had a machine of its own
+        self.home, self.workers, self.pin = home, workers, pin
         self.database = f"kim_cluster_{uuid.uuid4().hex[:10]}"
         self.url = make_url(PG_ADMIN_URL).set(database=self.database).render_as_string(False)
         self.server_ports = [free_port() for _ in range(servers)]
@@ -132,6 +133,8 @@ class Cluster:
         port = self.server_ports[index]
         command = _option(unit_command("kim-portal.service"), "--bind", f"127.0.0.1:{port}")
         command = _option(command, "--workers", str(self.workers))
+        if self.pin:
+            command = ["taskset", "--cpu-list", str(index % os.cpu_count()), *command]
         metrics = self.home / f"metrics-{index}"
         env = {**self.env, "PROMETHEUS_MULTIPROC_DIR": str(metrics)}
         self.servers[index] = self._spawn(command, env, f"server-{index}")
