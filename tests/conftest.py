@@ -20,7 +20,6 @@ import pytest
 from argon2 import PasswordHasher
 from click.testing import CliRunner
 from sqlalchemy import create_engine, delete, text
-from sqlalchemy.engine import make_url
 
 from portal import create_app
 from portal.db import Database
@@ -29,10 +28,8 @@ from portal.models import Base, Case, Document, Organisation, User
 from portal.services import access, accounts, cases, documents, passwords, tokens
 from portal.services.documents import SaveContext
 from portal.services.search import make_backend
+from tests.databases import PG_ADMIN_URL, create_postgres_database, drop_postgres_database
 
-PG_ADMIN_URL = os.environ.get(
-    "PORTAL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 REQUIRE_POSTGRES = os.environ.get("PORTAL_TEST_REQUIRE_POSTGRES") == "1"
 TEST_PASSWORD = "Lindenblatt-Emsufer-Kanal-7"
 TEST_AUDIT_KEY = "test-audit-key"
@@ -67,25 +64,20 @@ def sqlite_template(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh throw-away PostgreSQL database for this test run, migrated to head."""
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     name = f"kim_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        url = create_postgres_database(name)
     except Exception as exc:
         reason = f"PostgreSQL not reachable at {PG_ADMIN_URL}: {str(exc).splitlines()[0]}"
         if REQUIRE_POSTGRES:
             pytest.fail(reason + " (PORTAL_TEST_REQUIRE_POSTGRES=1)", pytrace=False)
         _postgres_skip_reason.append(reason)
         pytest.skip(reason)
-    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     database = Database(url, audit_key=TEST_AUDIT_KEY)
     upgrade(database)
     database.engine.dispose()
     yield url
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    drop_postgres_database(name)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

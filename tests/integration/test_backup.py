@@ -13,7 +13,6 @@ import pytest
 from alembic import command
 from click.testing import CliRunner
 from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
 
 from portal.cli import main
 from portal.db import Database
@@ -22,7 +21,8 @@ from portal.models import AuditEvent, Base
 from portal.services import backup
 from portal.services.search import make_backend
 from portal.services.storage import BlobStore
-from tests.conftest import PG_ADMIN_URL, TEST_AUDIT_KEY
+from tests.conftest import TEST_AUDIT_KEY
+from tests.databases import create_postgres_database, drop_postgres_database
 
 PASSPHRASE = "Kreishaus-Gütersloh-Nachtsicherung"
 # A revision before one that changes data (0012 turns roles into a new set).
@@ -72,19 +72,11 @@ class _new_database:
     def __enter__(self) -> str:
         if not self.postgres:
             return f"sqlite:///{self.path}"
-        _admin(f'CREATE DATABASE "{self.name}"')
-        return make_url(PG_ADMIN_URL).set(database=self.name).render_as_string(False)
+        return create_postgres_database(self.name)
 
     def __exit__(self, *exc) -> None:
         if self.postgres:
-            _admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-
-
-def _admin(statement: str) -> None:
-    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(statement))
-    engine.dispose()
+            drop_postgres_database(self.name)
 
 
 # ---------------------------------------------------------------- round trips

@@ -38,16 +38,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+
+from tests.databases import create_postgres_database, drop_postgres_database
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 BIN = Path(sys.executable).parent
 NGINX = Path("/usr/sbin/nginx")
 REALDOCS = ROOT / "tests" / "data" / "realdocs"
-PG_ADMIN_URL = os.environ.get(
-    "PORTAL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 HOST = "kim.kreis.example"
 PREFIX = "/kim"
 DEMO_LOGIN = re.compile(r"^\s+(\S+@\S+)\s+(\S+)\s+\((caseworker), (.+)\)$", re.MULTILINE)
@@ -82,7 +80,6 @@ class Cluster:
         # pin: server i runs on core i alone (taskset), as if each had a machine of its own
         self.home, self.workers, self.pin = home, workers, pin
         self.database = f"kim_cluster_{uuid.uuid4().hex[:10]}"
-        self.url = make_url(PG_ADMIN_URL).set(database=self.database).render_as_string(False)
         self.server_ports = [free_port() for _ in range(servers)]
         self.https_port, self.http_port = free_port(), free_port()
         self.servers: list[subprocess.Popen | None] = [None] * servers
@@ -91,7 +88,6 @@ class Cluster:
         self.metrics_token = uuid.uuid4().hex
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")},
-            "PORTAL_DATABASE_URL": self.url,
             "PORTAL_DATA_DIR": str(home / "shared"),  # the NFS share of several servers
             "PORTAL_SEARCH_BACKEND": "postgres",
             "PORTAL_SEARCH_INDEX": str(home / "index"),
@@ -106,7 +102,8 @@ class Cluster:
 
     def start(self) -> None:
         """A new database with the demo network, then every process, ready."""
-        _admin(f'CREATE DATABASE "{self.database}"')
+        self.url = create_postgres_database(self.database)
+        self.env["PORTAL_DATABASE_URL"] = self.url
         self.portal("init")
         demo = self.portal("seed-demo").stdout
         self.caseworkers = [(email, pw) for email, pw, _role, _org in DEMO_LOGIN.findall(demo)]
@@ -126,7 +123,7 @@ class Cluster:
                 except subprocess.TimeoutExpired:
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait()
-        _admin(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+        drop_postgres_database(self.database)
 
     def start_server(self, index: int) -> None:
         """App server ``index`` as kim-portal.service starts it; back when ready."""
@@ -392,15 +389,6 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _admin(statement: str) -> None:
-    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as connection:
-            connection.execute(text(statement))
-    finally:
-        engine.dispose()
 
 
 def _get(port: int, path: str) -> int:

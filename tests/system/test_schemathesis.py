@@ -16,10 +16,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from tests.conftest import PG_ADMIN_URL, REQUIRE_POSTGRES
+from tests.conftest import REQUIRE_POSTGRES
+from tests.databases import create_postgres_database, drop_postgres_database
 
 pytestmark = pytest.mark.system
 
@@ -48,19 +47,15 @@ def database_url(request, tmp_path):
     if request.param == "sqlite":
         yield ""  # the data directory's portal.db
         return
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     name = f"kim_schemathesis_{uuid.uuid4().hex[:8]}"
     try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        url = create_postgres_database(name)
     except Exception as exc:
         if REQUIRE_POSTGRES:
             pytest.fail(f"PostgreSQL not reachable: {exc}")
         pytest.skip(f"PostgreSQL not reachable: {exc}")
-    yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    yield url
+    drop_postgres_database(name)
 
 
 def test_the_served_api_keeps_to_its_openapi_document(tmp_path, database_url):
